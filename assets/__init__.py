@@ -1,0 +1,1 @@
+"""Package data: icons, config templates, Qt style sheet."""

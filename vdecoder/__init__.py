@@ -1,0 +1,1 @@
+"""Waveform generators (NSF-HiFiGAN, HiFiGAN with anti-aliased Snake), discriminators, STFT/mel."""
