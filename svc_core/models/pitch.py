@@ -16,13 +16,7 @@ F0_MEL_MAX = 1127.0 * math.log(1.0 + F0_MAX / 700.0)
 
 def f0_to_coarse(f0: torch.Tensor) -> torch.Tensor:
     """Map F0 in Hz [..., T] to 256 mel-spaced bins (1..255; 1 = unvoiced/below 50 Hz), like so-vits-svc."""
-    f0_mel = 1127.0 * torch.log(1.0 + f0 / 700.0)
-    a = (F0_BIN - 2) / (F0_MEL_MAX - F0_MEL_MIN)
-    b = F0_MEL_MIN * a - 1.0
-    f0_mel = torch.where(f0_mel > 0, f0_mel * a - b, f0_mel)
-    coarse = torch.round(f0_mel).long()
-    coarse = coarse * (coarse > 0)
-    coarse = coarse + (coarse < 1).long()
-    coarse = coarse * (coarse < F0_BIN)
-    coarse = coarse + (coarse >= F0_BIN).long() * (F0_BIN - 1)
-    return coarse
+    f0_mel = 1127.0 * torch.log1p(f0.float() / 700.0)
+    scaled = (f0_mel - F0_MEL_MIN) * (F0_BIN - 2) / (F0_MEL_MAX - F0_MEL_MIN) + 1.0
+    f0_mel = torch.where(f0_mel > 0, scaled, f0_mel).clamp(1.0, F0_BIN - 1.0)
+    return torch.floor(f0_mel + 0.5).long()
