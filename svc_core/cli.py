@@ -23,7 +23,18 @@ def _add_doctor(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_doctor)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_doctor]
+# Further subcommands live in their own modules ``svc_core.cli_<name>``; each exposes
+# ``add_parser(sub)`` and must not import torch at module level (``--help`` stays light).
+SUBCOMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _subcommand_adders() -> list[Callable[[argparse._SubParsersAction], None]]:
+    import importlib
+
+    adders: list[Callable[[argparse._SubParsersAction], None]] = [_add_doctor]
+    for name in SUBCOMMAND_MODULES:
+        adders.append(importlib.import_module(f"svc_core.cli_{name}").add_parser)
+    return adders
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding pretrained weights (WavLM-Base+.pt, checkpoint_best_legacy_500.pt, rmvpe.pt, ...)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in SUBCOMMANDS:
+    for add in _subcommand_adders():
         add(sub)
     return parser
 
