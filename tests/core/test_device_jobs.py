@@ -1,0 +1,33 @@
+"""Device choice and job plumbing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from svc_core.device import pick_device
+from svc_core.errors import Cancelled, SvcError
+from svc_core.jobs import CancelToken
+
+
+def test_pick_device_auto_and_cpu() -> None:
+    assert pick_device("cpu") == torch.device("cpu")
+    auto = pick_device(None)
+    assert auto.type in {"cpu", "cuda", "mps"}
+
+
+def test_pick_device_errors() -> None:
+    with pytest.raises(SvcError, match="unknown device"):
+        pick_device("tpu-9000")
+    if not torch.cuda.is_available():
+        with pytest.raises(SvcError, match="CUDA is not available"):
+            pick_device("cuda")
+
+
+def test_cancel_token() -> None:
+    tok = CancelToken()
+    tok.check()
+    tok.cancel()
+    assert tok.cancelled
+    with pytest.raises(Cancelled):
+        tok.check()
