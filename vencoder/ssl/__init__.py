@@ -1,0 +1,1 @@
+"""Self-supervised speech transformers (WavLM, HuBERT family): config, model, checkpoint conversion."""

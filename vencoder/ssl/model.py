@@ -1,0 +1,277 @@
+"""WavLM / HuBERT transformer encoder, written for inference.
+
+Architecture after Microsoft's WavLM (microsoft/unilm ``wavlm/WavLM.py``, MIT licence), fairseq's HuBERT
+(MIT licence) and the transformers ports (Apache-2.0). This is our own implementation: fused QKV projection,
+``scaled_dot_product_attention`` with the gated relative-position bias as an additive float mask, the bucket
+bias computed once per forward and shared by all layers, weight norm folded at load time.
+
+Shapes: B batch, T_wav samples (16 kHz), T frames (50 per second), C conv channels, D model width, H heads.
+With ``relative_position_embedding=False`` and ``gru_rel_pos=False`` the module is exactly HuBERT / ContentVec /
+wav2vec2 (post-LN or pre-LN), so one implementation serves all so-vits-svc SSL encoders.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vencoder.ssl.config import SSLConfig
+
+__all__ = ["SSLModel", "SSLOutput", "FeatureExtractor", "relative_position_buckets"]
+
+
+def relative_position_buckets(relative: torch.Tensor, num_buckets: int, max_distance: int) -> torch.Tensor:
+    """Bidirectional T5/WavLM bucket index of each relative position ``key - query`` (same shape, int64).
+
+    Half of the buckets hold positive offsets. Within a half, offsets below ``max_exact = num_buckets // 4``
+    get their own bucket; larger ones are log-spaced up to ``max_distance`` and saturate at ``half - 1``.
+    """
+    half = num_buckets // 2
+    max_exact = half // 2
+    base = (relative > 0).long() * half
+    dist = relative.abs()
+    small = dist < max_exact
+    # log of 0 is -inf for the small offsets; those lanes are replaced by torch.where below
+    large = max_exact + (
+        torch.log(dist.float().clamp_min(1.0) / max_exact) / math.log(max_distance / max_exact) * (half - max_exact)
+    ).long()
+    large = large.clamp_max(half - 1)
+    return base + torch.where(small, dist, large)
+
+
+class FeatureExtractor(nn.Module):
+    """Strided conv stack: waveform [B, T_wav] -> features [B, C, T].
+
+    ``default`` mode: GroupNorm(C, C) after conv 0 only (statistics over the whole time axis);
+    ``layer_norm`` mode: LayerNorm over channels after every conv. GELU after each block.
+    """
+
+    def __init__(self, layers: list[tuple[int, int, int]], mode: str, conv_bias: bool) -> None:
+        super().__init__()
+        self.mode = mode
+        self.strides = [s for _, _, s in layers]
+        self.convs = nn.ModuleList()
+        self.norms = nn.ModuleList()
+        c_in = 1
+        for i, (dim, k, _s) in enumerate(layers):
+            self.convs.append(nn.Conv1d(c_in, dim, k, stride=_s, bias=conv_bias))
+            if mode == "layer_norm":
+                self.norms.append(nn.LayerNorm(dim))
+            elif i == 0:
+                self.norms.append(nn.GroupNorm(dim, dim))
+            c_in = dim
+
+    def first_conv_stats(self, wav: torch.Tensor, block: int = 480_000) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel mean and biased variance of conv 0's output over the whole waveform [B, T_wav].
+
+        Computed in blocks of ``block`` samples (float64 sums), so memory stays flat for long audio.
+        Returns ``(mean, var)``, each [B, C, 1].
+        """
+        conv = self.convs[0]
+        k, s = conv.kernel_size[0], conv.stride[0]
+        n_out = (wav.shape[-1] - k) // s + 1
+        per = max(1, block // s)
+        total = torch.zeros(wav.shape[0], conv.out_channels, dtype=torch.float64, device=wav.device)
+        total_sq = torch.zeros_like(total)
+        for a in range(0, n_out, per):
+            b = min(n_out, a + per)
+            y = conv(wav[:, None, a * s : (b - 1) * s + k]).double()
+            total += y.sum(-1)
+            total_sq += (y * y).sum(-1)
+        mean = total / n_out
+        var = (total_sq / n_out - mean * mean).clamp_min(0.0)
+        return mean[..., None].to(wav.dtype), var[..., None].to(wav.dtype)
+
+    def forward(
+        self, wav: torch.Tensor, first_stats: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """[B, T_wav] -> [B, C, T]; ``first_stats`` replaces the GroupNorm statistics (chunked encoding)."""
+        x = wav[:, None, :]
+        for i, conv in enumerate(self.convs):
+            x = conv(x)
+            if self.mode == "layer_norm":
+                x = self.norms[i](x.transpose(1, 2)).transpose(1, 2)
+            elif i == 0:
+                gn: nn.GroupNorm = self.norms[0]  # type: ignore[assignment]
+                if first_stats is None:
+                    x = F.group_norm(x, gn.num_groups, gn.weight, gn.bias, gn.eps)
+                else:
+                    mean, var = first_stats
+                    scale = gn.weight[:, None] * torch.rsqrt(var + gn.eps)
+                    x = (x - mean) * scale + gn.bias[:, None]
+            x = F.gelu(x)
+        return x
+
+
+class PositionalConv(nn.Module):
+    """Grouped convolutional positional embedding: x [B, T, D] -> gelu(conv(x)) [B, T, D] ("same" length)."""
+
+    def __init__(self, dim: int, kernel: int, groups: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(dim, dim, kernel, padding=kernel // 2, groups=groups)
+        self.trim = 1 if kernel % 2 == 0 else 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T, D] -> [B, T, D]."""
+        y = self.conv(x.transpose(1, 2))
+        if self.trim:
+            y = y[..., : -self.trim]
+        return F.gelu(y).transpose(1, 2)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention with one fused QKV matmul and an optional gated relative-position bias."""
+
+    def __init__(self, dim: int, heads: int, gated: bool) -> None:
+        super().__init__()
+        self.heads = heads
+        self.head_dim = dim // heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+        self.gated = gated
+        if gated:
+            self.gate = nn.Linear(self.head_dim, 8)
+            self.gate_const = nn.Parameter(torch.ones(heads))
+
+    def forward(self, x: torch.Tensor, pos_bias: torch.Tensor | None) -> torch.Tensor:
+        """x [B, T, D], pos_bias [H, T, T] (ungated bucket bias) or None -> [B, T, D]."""
+        b, t, d = x.shape
+        h, hd = self.heads, self.head_dim
+        q, k, v = F.linear(x, self.qkv.weight, self.qkv.bias).view(b, t, 3, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
+        mask = None
+        if pos_bias is not None:
+            if self.gated:
+                # gate per (batch, head, query frame), computed from the layer input (not from q)
+                g = torch.sigmoid(self.gate(x.view(b, t, h, hd)).view(b, t, h, 2, 4).sum(-1))  # [B, T, H, 2]
+                ga, gb = g.unbind(-1)
+                gate = ga * (gb * self.gate_const - 1.0) + 2.0  # [B, T, H]
+                mask = gate.transpose(1, 2)[..., None] * pos_bias  # [B, H, T, T]
+            else:
+                mask = pos_bias[None]
+            mask = mask.to(q.dtype)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # [B, H, T, hd]
+        return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+
+class EncoderLayer(nn.Module):
+    """Transformer layer, post-LN (Base models) or pre-LN (Large models)."""
+
+    def __init__(self, cfg: SSLConfig) -> None:
+        super().__init__()
+        d = cfg.encoder_embed_dim
+        self.pre_norm = cfg.layer_norm_first
+        self.attn = SelfAttention(d, cfg.encoder_attention_heads, cfg.relative_position_embedding and cfg.gru_rel_pos)
+        self.attn_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+        self.fc1 = nn.Linear(d, cfg.encoder_ffn_embed_dim)
+        self.fc2 = nn.Linear(cfg.encoder_ffn_embed_dim, d)
+        self.ffn_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor, pos_bias: torch.Tensor | None) -> torch.Tensor:
+        """[B, T, D] -> [B, T, D]."""
+        if self.pre_norm:
+            x = x + self.attn(self.attn_norm(x), pos_bias)
+            return x + self.fc2(F.gelu(self.fc1(self.ffn_norm(x))))
+        x = self.attn_norm(x + self.attn(x, pos_bias))
+        return self.ffn_norm(x + self.fc2(F.gelu(self.fc1(x))))
+
+
+@dataclass
+class SSLOutput:
+    """Result of :meth:`SSLModel.forward`.
+
+    ``last``: [B, T, D] output of the requested layer (final LayerNorm applied for pre-LN models only when
+    running all layers, as the reference does). ``hidden``: when requested, the transformer input followed by
+    each layer's output up to the requested layer, each [B, T, D] (``hidden[k]`` = output of layer k).
+    """
+
+    last: torch.Tensor
+    hidden: list[torch.Tensor] | None = None
+
+
+class SSLModel(nn.Module):
+    """WavLM / HuBERT encoder: waveform [B, T_wav] at 16 kHz -> frame features [B, T, D] at hop 320."""
+
+    def __init__(self, cfg: SSLConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c = cfg.conv_layers[-1][0]
+        d = cfg.encoder_embed_dim
+        self.feature_extractor = FeatureExtractor(cfg.conv_layers, cfg.extractor_mode, cfg.conv_bias)
+        self.feature_norm = nn.LayerNorm(c) if cfg.feature_layer_norm else None
+        self.feature_proj: nn.Linear | None = nn.Linear(c, d)
+        self.pos_conv = PositionalConv(d, cfg.conv_pos, cfg.conv_pos_groups)
+        self.encoder_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
+        self.layers = nn.ModuleList(EncoderLayer(cfg) for _ in range(cfg.encoder_layers))
+        self.rel_attn_embed = (
+            nn.Embedding(cfg.num_buckets, cfg.encoder_attention_heads) if cfg.relative_position_embedding else None
+        )
+
+    def set_identity_projection(self) -> None:
+        """Drop the feature projection (checkpoints whose conv width equals the model width and store none)."""
+        self.feature_proj = None
+
+    def position_bias(self, t: int, device: torch.device) -> torch.Tensor | None:
+        """Ungated relative-position bias [H, T, T] (None without relative positions); computed once per call."""
+        if self.rel_attn_embed is None:
+            return None
+        pos = torch.arange(t, device=device)
+        buckets = relative_position_buckets(pos[None, :] - pos[:, None], self.cfg.num_buckets, self.cfg.max_distance)
+        return self.rel_attn_embed(buckets).permute(2, 0, 1)
+
+    def normalize_wave(self, wav: torch.Tensor) -> torch.Tensor:
+        """Zero-mean unit-variance per item (``cfg.normalize``, WavLM-Large); identity otherwise. [B, T_wav]."""
+        if not self.cfg.normalize:
+            return wav
+        return F.layer_norm(wav, wav.shape[-1:])
+
+    def features(
+        self, wav: torch.Tensor, first_stats: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """Conv stack + projection + positional conv + (post-LN) encoder norm: [B, T_wav] -> [B, T, D].
+
+        ``wav`` must already be normalised (:meth:`normalize_wave`). Output is the transformer input.
+        """
+        x = self.feature_extractor(wav, first_stats).transpose(1, 2)
+        if self.feature_norm is not None:
+            x = self.feature_norm(x)
+        if self.feature_proj is not None:
+            x = self.feature_proj(x)
+        x = x + self.pos_conv(x)
+        if not self.cfg.layer_norm_first:
+            x = self.encoder_norm(x)
+        return x
+
+    def forward(
+        self,
+        wav: torch.Tensor,
+        output_layer: int | None = None,
+        *,
+        return_hidden: bool = False,
+        first_stats: tuple[torch.Tensor, torch.Tensor] | None = None,
+        normalized: bool = False,
+    ) -> SSLOutput:
+        """Run the encoder on [B, T_wav] (16 kHz).
+
+        ``output_layer``: 1..L stops after that layer (no final LayerNorm), ``None`` runs all layers and
+        applies the final LayerNorm of pre-LN models; 0 returns the transformer input.
+        """
+        n = len(self.layers)
+        if output_layer is not None and not 0 <= output_layer <= n:
+            raise ValueError(f"output_layer {output_layer} is outside 0..{n}")
+        if not normalized:
+            wav = self.normalize_wave(wav)
+        x = self.features(wav, first_stats)
+        hidden = [x] if return_hidden else None
+        stop = n if output_layer is None else output_layer
+        bias = self.position_bias(x.shape[1], x.device) if stop > 0 else None
+        for layer in self.layers[:stop]:
+            x = layer(x, bias)
+            if hidden is not None:
+                hidden.append(x)
+        if output_layer is None and self.cfg.layer_norm_first:
+            x = self.encoder_norm(x)
+        return SSLOutput(x, hidden)
