@@ -1,0 +1,144 @@
+"""Normalising flows of the so-vits-svc 4.1 synthesizer: residual-coupling block (optionally one WN shared by every
+coupling layer, optionally depthwise-separable convs) and the VITS2-style transformer-coupling block.
+
+Port of so-vits-svc 4.1-Stable ``models.py`` (ResidualCouplingBlock, TransformerCouplingBlock) and
+``modules/modules.py`` (TransformerCouplingLayer) (svc-develop-team/so-vits-svc, AGPL-3.0; VITS/VITS2 lineage, MIT).
+Same parameter names (``flow.flows.N.*``, ``flow.wn.*``) and arithmetic.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from svc_core.models.attentions import FFT
+from svc_core.models.modules import WN, Flip, ResidualCouplingLayer, coupling_step
+
+__all__ = ["ResidualCouplingBlock", "TransformerCouplingBlock", "TransformerCouplingLayer"]
+
+
+class _CouplingStack(nn.Module):
+    """Alternating coupling layers and channel flips, run forwards (training) or in reverse (inference)."""
+
+    flows: nn.ModuleList
+
+    def forward(
+        self, x: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None = None, reverse: bool = False
+    ) -> torch.Tensor:
+        """x [B, C, T], x_mask [B, 1, T], g [B, gin, 1 or T] -> [B, C, T]."""
+        if not reverse:
+            for flow in self.flows:
+                x, _ = flow(x, x_mask, g=g, reverse=False)
+        else:
+            for flow in reversed(self.flows):
+                x = flow(x, x_mask, g=g, reverse=True)
+        return x
+
+
+class ResidualCouplingBlock(_CouplingStack):
+    """``n_flows`` mean-only residual coupling layers (each followed by a Flip); ``share_parameter`` uses one WN."""
+
+    def __init__(
+        self,
+        channels: int,
+        hidden_channels: int,
+        kernel_size: int,
+        dilation_rate: int,
+        n_layers: int,
+        n_flows: int = 4,
+        gin_channels: int = 0,
+        share_parameter: bool = False,
+        use_depthwise_conv: bool = False,
+    ) -> None:
+        super().__init__()
+        self.channels = channels
+        self.n_flows = n_flows
+        self.flows = nn.ModuleList()
+        self.wn = (
+            WN(hidden_channels, kernel_size, dilation_rate, n_layers, p_dropout=0, gin_channels=gin_channels,
+               use_depthwise_conv=use_depthwise_conv)
+            if share_parameter
+            else None
+        )
+        for _ in range(n_flows):
+            self.flows.append(
+                ResidualCouplingLayer(channels, hidden_channels, kernel_size, dilation_rate, n_layers,
+                                      gin_channels=gin_channels, mean_only=True, wn_sharing_parameter=self.wn,
+                                      use_depthwise_conv=use_depthwise_conv)
+            )
+            self.flows.append(Flip())
+
+
+class TransformerCouplingLayer(nn.Module):
+    """Affine coupling whose conditioner is a speaker-conditioned causal transformer (``FFT`` with ``isflow``)."""
+
+    def __init__(
+        self,
+        channels: int,
+        hidden_channels: int,
+        kernel_size: int,
+        n_layers: int,
+        n_heads: int,
+        p_dropout: float = 0.0,
+        filter_channels: int = 0,
+        mean_only: bool = False,
+        wn_sharing_parameter: nn.Module | None = None,
+        gin_channels: int = 0,
+    ) -> None:
+        if channels % 2 != 0:
+            raise ValueError(f"coupling channels must be even, got {channels}")
+        super().__init__()
+        self.channels = channels
+        self.half_channels = channels // 2
+        self.mean_only = mean_only
+        self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
+        self.enc = (
+            FFT(hidden_channels, filter_channels, n_heads, n_layers, kernel_size, p_dropout, isflow=True,
+                gin_channels=gin_channels)
+            if wn_sharing_parameter is None
+            else wn_sharing_parameter
+        )
+        self.post = nn.Conv1d(hidden_channels, self.half_channels * (2 - int(mean_only)), 1)
+        self.post.weight.data.zero_()
+        self.post.bias.data.zero_()
+
+    def forward(
+        self, x: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None = None, reverse: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """x [B, C, T] -> x' [B, C, T] (plus log-determinant [B] when not reverse)."""
+        return coupling_step(self, x, x_mask, g, reverse)
+
+
+class TransformerCouplingBlock(_CouplingStack):
+    """``n_flows`` mean-only transformer coupling layers with Flips (``use_transformer_flow``)."""
+
+    def __init__(
+        self,
+        channels: int,
+        hidden_channels: int,
+        filter_channels: int,
+        n_heads: int,
+        n_layers: int,
+        kernel_size: int,
+        p_dropout: float,
+        n_flows: int = 4,
+        gin_channels: int = 0,
+        share_parameter: bool = False,
+    ) -> None:
+        super().__init__()
+        self.channels = channels
+        self.n_flows = n_flows
+        self.flows = nn.ModuleList()
+        self.wn = (
+            FFT(hidden_channels, filter_channels, n_heads, n_layers, kernel_size, p_dropout, isflow=True,
+                gin_channels=gin_channels)
+            if share_parameter
+            else None
+        )
+        for _ in range(n_flows):
+            self.flows.append(
+                TransformerCouplingLayer(channels, hidden_channels, kernel_size, n_layers, n_heads, p_dropout,
+                                         filter_channels, mean_only=True, wn_sharing_parameter=self.wn,
+                                         gin_channels=gin_channels)
+            )
+            self.flows.append(Flip())
