@@ -1,0 +1,27 @@
+"""Audio I/O, silence slicing and loudness helpers (no torch)."""
+
+from svc_core.audio.io import (
+    AUDIO_EXTENSIONS,
+    AudioData,
+    AudioInfo,
+    AudioReader,
+    AudioWriter,
+    info,
+    is_audio_path,
+    iter_blocks,
+    read_audio,
+    write_audio,
+)
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "AudioData",
+    "AudioInfo",
+    "AudioReader",
+    "AudioWriter",
+    "info",
+    "is_audio_path",
+    "iter_blocks",
+    "read_audio",
+    "write_audio",
+]
