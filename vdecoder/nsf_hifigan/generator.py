@@ -1,0 +1,172 @@
+"""NSF-HiFiGAN generator as used inside so-vits-svc 4.x voices (``dec.*`` of ``G_*.pth``).
+
+Port of ``Generator`` from so-vits-svc 4.1 ``vdecoder/hifigan/models.py`` (svc-develop-team/so-vits-svc,
+BSD-3-Clause), itself HiFiGAN (jik876/hifi-gan, MIT) with the NSF harmonic-plus-noise source. Module and
+parameter names follow so-vits-svc so ``dec.*`` tensors load strictly (legacy ``weight_g``/``weight_v``).
+
+Shapes: B batch, C = inter_channels, T frames, G = gin_channels, T_wav = T * hop_length samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from vdecoder.base import Vocoder
+from vdecoder.blocks import ActivationFactory, ResBlock1, ResBlock2, leaky_relu_factory
+from vdecoder.nsf_hifigan.source import SourceModuleHnNSF
+from vdecoder.weight_norm import has_weight_norm, remove_weight_norm, weight_norm
+
+__all__ = ["NSFHiFiGANGenerator", "check_generator_config"]
+
+
+def check_generator_config(
+    upsample_rates: Sequence[int],
+    upsample_kernel_sizes: Sequence[int],
+    upsample_initial_channel: int,
+    resblock_kernel_sizes: Sequence[int],
+    resblock_dilation_sizes: Sequence[Sequence[int]],
+) -> None:
+    """Raise ValueError naming the argument when the sizes cannot give output length T * prod(rates)."""
+    rates, kernels = list(upsample_rates), list(upsample_kernel_sizes)
+    if not rates:
+        raise ValueError("upsample_rates must not be empty")
+    if len(rates) != len(kernels):
+        raise ValueError(f"upsample_rates {rates} and upsample_kernel_sizes {kernels} differ in length")
+    for i, (u, k) in enumerate(zip(rates, kernels, strict=True)):
+        if u < 1 or k < u or (k - u) % 2:
+            raise ValueError(f"upsample stage {i}: kernel {k} and rate {u} need k >= u >= 1 and k - u even")
+        stride = math.prod(rates[i + 1 :])
+        if i + 1 < len(rates) and stride % 2:
+            raise ValueError(f"upsample_rates {rates}: product of the rates after stage {i} must be even")
+    if upsample_initial_channel < 2 ** len(rates):
+        raise ValueError(f"upsample_initial_channel {upsample_initial_channel} too small for {len(rates)} stages")
+    if len(resblock_kernel_sizes) != len(resblock_dilation_sizes) or not resblock_kernel_sizes:
+        raise ValueError("resblock_kernel_sizes and resblock_dilation_sizes must be non-empty and of equal length")
+    for k in resblock_kernel_sizes:
+        if k < 1 or k % 2 == 0:
+            raise ValueError(f"resblock kernel sizes must be odd, got {list(resblock_kernel_sizes)}")
+
+
+class NSFHiFiGANGenerator(Vocoder):
+    """NSF-HiFiGAN: conv_pre (+ cond(g)) -> [act, upsample, + noise_conv(source), mean of resblocks] x N -> tanh.
+
+    Subclasses change the activations (see ``vdecoder.snake.generator``); the attribute names of the
+    pre-upsample and final activations are class attributes so their parameters get so-vits-svc's keys.
+    """
+
+    up_activation_attr = "up_activations"
+    post_activation_attr = "post_activation"
+
+    def __init__(
+        self,
+        *,
+        sampling_rate: int,
+        inter_channels: int,
+        resblock: str,
+        resblock_kernel_sizes: Sequence[int],
+        resblock_dilation_sizes: Sequence[Sequence[int]],
+        upsample_rates: Sequence[int],
+        upsample_initial_channel: int,
+        upsample_kernel_sizes: Sequence[int],
+        gin_channels: int,
+        harmonic_num: int = 8,
+    ) -> None:
+        super().__init__()
+        check_generator_config(
+            upsample_rates, upsample_kernel_sizes, upsample_initial_channel, resblock_kernel_sizes,
+            resblock_dilation_sizes,
+        )
+        rates = [int(u) for u in upsample_rates]
+        self.sampling_rate = int(sampling_rate)
+        self.hop_length = math.prod(rates)
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.num_upsamples = len(rates)
+        self.m_source = SourceModuleHnNSF(sampling_rate=self.sampling_rate, harmonic_num=harmonic_num)
+        self.noise_convs = nn.ModuleList()
+        self.conv_pre = weight_norm(nn.Conv1d(inter_channels, upsample_initial_channel, 7, 1, padding=3))
+        self.ups = nn.ModuleList()
+        up_acts = nn.ModuleList()
+        for i, (u, k) in enumerate(zip(rates, upsample_kernel_sizes, strict=True)):
+            c_in, c_out = upsample_initial_channel // 2**i, upsample_initial_channel // 2 ** (i + 1)
+            up_acts.append(self.make_up_activation(c_in))
+            self.ups.append(weight_norm(nn.ConvTranspose1d(c_in, c_out, k, u, padding=(k - u) // 2)))
+            if i + 1 < len(rates):
+                stride = math.prod(rates[i + 1 :])
+                self.noise_convs.append(nn.Conv1d(1, c_out, kernel_size=stride * 2, stride=stride, padding=stride // 2))
+            else:
+                self.noise_convs.append(nn.Conv1d(1, c_out, kernel_size=1))
+        self.resblocks = nn.ModuleList()
+        act = self.resblock_activation()
+        for i in range(len(self.ups)):
+            ch = upsample_initial_channel // 2 ** (i + 1)
+            for k, d in zip(resblock_kernel_sizes, resblock_dilation_sizes, strict=True):
+                if str(resblock) == "1":
+                    self.resblocks.append(ResBlock1(ch, k, d, act))
+                else:  # so-vits-svc: anything but "1" means ResBlock2
+                    self.resblocks.append(ResBlock2(ch, k, d, act))
+        self.add_module(self.up_activation_attr, up_acts)
+        self.conv_post = weight_norm(nn.Conv1d(ch, 1, 7, 1, padding=3))
+        self.add_module(self.post_activation_attr, self.make_post_activation(ch))
+        self.gin_channels = int(gin_channels)
+        self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1) if gin_channels > 0 else None
+        self.inter_channels = int(inter_channels)
+
+    # --- activation hooks (overridden by the Snake generator) -------------------------------------------
+    def make_up_activation(self, channels: int) -> nn.Module:
+        """Activation before each upsampling layer (HiFiGAN: LeakyReLU 0.1)."""
+        return nn.LeakyReLU(0.1)
+
+    def make_post_activation(self, channels: int) -> nn.Module:
+        """Activation before conv_post (so-vits-svc: LeakyReLU with torch's default slope 0.01)."""
+        return nn.LeakyReLU(0.01)
+
+    def resblock_activation(self) -> ActivationFactory:
+        """Activation factory for the residual blocks."""
+        return leaky_relu_factory
+
+    # ------------------------------------------------------------------------------------------------------
+    def _check_inputs(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None) -> None:
+        if x.dim() != 3 or x.shape[1] != self.inter_channels:
+            raise ValueError(f"vocoder: x must be [B, {self.inter_channels}, T], got {tuple(x.shape)}")
+        if f0.dim() != 2 or f0.shape[0] != x.shape[0] or f0.shape[1] != x.shape[2]:
+            raise ValueError(f"vocoder: f0 must be [B, T] = {[x.shape[0], x.shape[2]]}, got {tuple(f0.shape)}")
+        if not bool(torch.isfinite(f0).all()):
+            raise ValueError("vocoder: f0 contains NaN or infinite values")
+        if g is not None:
+            if self.cond is None:
+                raise ValueError("vocoder: g given but the model has gin_channels = 0")
+            if g.dim() != 3 or g.shape[1] != self.gin_channels or g.shape[2] != 1 or g.shape[0] not in (1, x.shape[0]):
+                raise ValueError(f"vocoder: g must be [B, {self.gin_channels}, 1], got {tuple(g.shape)}")
+
+    def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B, C, T], f0 [B, T] Hz (0 = unvoiced), g [B, G, 1] (None: no speaker conditioning) -> [B, 1, T_wav]."""
+        self._check_inputs(x, f0, g)
+        har_source = self.m_source(f0, self.hop_length)[0].transpose(1, 2)  # [B, 1, T_wav]
+        x = self.conv_pre(x)
+        if g is not None:
+            x = x + self.cond(g)
+        up_acts = getattr(self, self.up_activation_attr)
+        for i in range(self.num_upsamples):
+            x = self.ups[i](up_acts[i](x))
+            x = x + self.noise_convs[i](har_source)
+            blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
+            xs = blocks[0](x)
+            for block in blocks[1:]:
+                xs = xs + block(x)
+            x = xs / self.num_kernels
+        x = self.conv_post(getattr(self, self.post_activation_attr)(x))
+        return torch.tanh(x)
+
+    def remove_weight_norm(self) -> None:
+        """Fold weight norm of conv_pre, ups, resblocks and conv_post (idempotent)."""
+        convs = [self.conv_pre, *self.ups, self.conv_post]
+        for conv in convs:
+            if has_weight_norm(conv):
+                remove_weight_norm(conv)
+        for block in self.resblocks:
+            if any(has_weight_norm(m) for m in block.modules() if m is not block):
+                block.remove_weight_norm()

@@ -1,0 +1,1 @@
+"""HiFiGAN with anti-aliased Snake activations (so-vits-svc ``nsf-snake-hifigan``)."""
