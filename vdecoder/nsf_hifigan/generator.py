@@ -77,7 +77,10 @@ class NSFHiFiGANGenerator(Vocoder):
     ) -> None:
         super().__init__()
         check_generator_config(
-            upsample_rates, upsample_kernel_sizes, upsample_initial_channel, resblock_kernel_sizes,
+            upsample_rates,
+            upsample_kernel_sizes,
+            upsample_initial_channel,
+            resblock_kernel_sizes,
             resblock_dilation_sizes,
         )
         rates = [int(u) for u in upsample_rates]

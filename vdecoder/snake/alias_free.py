@@ -87,9 +87,7 @@ class UpSample1d(nn.Module):
 class LowPassFilter1d(nn.Module):
     """Kaiser-sinc low-pass, optionally strided, replicate-padded: [B, C, T] -> [B, C, ceil(T / stride)]."""
 
-    def __init__(
-        self, cutoff: float = 0.5, half_width: float = 0.6, stride: int = 1, kernel_size: int = 12
-    ) -> None:
+    def __init__(self, cutoff: float = 0.5, half_width: float = 0.6, stride: int = 1, kernel_size: int = 12) -> None:
         super().__init__()
         if cutoff < 0.0 or cutoff > 0.5:
             raise ValueError(f"LowPassFilter1d: cutoff must be in [0, 0.5], got {cutoff}")
