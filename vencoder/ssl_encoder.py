@@ -19,6 +19,7 @@ __all__ = ["SSLContentEncoder"]
 class _State:
     wav: torch.Tensor  # [1, T_wav + 2 * pad], normalised and padded
     stats: tuple[torch.Tensor, torch.Tensor] | None
+    chunked: bool
 
 
 class SSLContentEncoder(ContentEncoder):
@@ -53,10 +54,13 @@ class SSLContentEncoder(ContentEncoder):
         stats = None
         if chunked and self.model.cfg.extractor_mode == "default":
             stats = self.model.feature_extractor.first_conv_stats(w)
-        return _State(w, stats)
+        return _State(w, stats, chunked)
 
     def _run(self, state: _State, start: int, stop: int) -> torch.Tensor:
-        seg = state.wav[:, start * self.hop : (stop - 1) * self.hop + self.receptive_field]
+        if state.chunked:
+            seg = state.wav[:, start * self.hop : (stop - 1) * self.hop + self.receptive_field]
+        else:  # whole signal, like the reference: trailing samples count in the GroupNorm statistics
+            seg = state.wav
         y = self.model(seg, self.layer, first_stats=state.stats, normalized=True).last
         if self.proj is not None:
             y = self.proj(y)

@@ -1,0 +1,50 @@
+"""Content encoder for a so-vits-svc ``speech_encoder`` name: find the weights on disk, build the encoder."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from svc_core.device import pick_device
+from svc_core.errors import SvcError
+from svc_core.settings import Settings
+from svc_core.weights import find_weights
+
+__all__ = ["load_content_encoder", "supported_encoders"]
+
+
+def supported_encoders() -> tuple[str, ...]:
+    """so-vits-svc ``speech_encoder`` names this version can run."""
+    from vencoder.registry import ENCODER_NAMES
+
+    return ENCODER_NAMES
+
+
+def load_content_encoder(
+    speech_encoder: str,
+    *,
+    explicit: str | os.PathLike[str] | None = None,
+    voice_dir: str | os.PathLike[str] | None = None,
+    weights_dir: str | os.PathLike[str] | None = None,
+    device: str | torch.device | None = None,
+    settings: Settings | None = None,
+):  # -> vencoder.base.ContentEncoder (imported lazily)
+    """Build the content encoder named ``speech_encoder`` (e.g. ``vec768l12``, ``wavlmbase+``).
+
+    Weights come from ``explicit``, the settings, ``weights_dir``/$SVC_STUDIO_WEIGHTS, ``voice_dir``'s
+    ``pretrain/`` or the Hugging Face cache (never downloaded). Raises SvcError for unknown/unsupported names,
+    WeightsNotFoundError (listing every place looked) when absent, CheckpointError for unusable files.
+    """
+    from vencoder.registry import UnsupportedEncoderError, load_encoder, weights_key_for
+
+    if not isinstance(speech_encoder, str) or not speech_encoder.strip():
+        raise SvcError(f"speech_encoder must be a non-empty name, got {speech_encoder!r}")
+    name = speech_encoder.strip()
+    try:
+        key = weights_key_for(name)
+    except UnsupportedEncoderError as e:
+        raise SvcError(str(e)) from None
+    path = find_weights(key, explicit=explicit, voice_dir=voice_dir, weights_dir=weights_dir, settings=settings)
+    dev = device if isinstance(device, torch.device) else pick_device(device)
+    return load_encoder(name, path, dev)
