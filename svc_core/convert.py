@@ -60,7 +60,7 @@ class VoiceLike(Protocol):
     """What the converter needs from a voice (``svc_core.voices.Voice``)."""
 
     speakers: dict[str, int]
-    f0_stats: dict[str, float] | None
+    f0_stats: Any  # F0Stats (median_hz, ...) or a mapping, or None
     sampling_rate: int
     hop_length: int
     speech_encoder: str
@@ -79,8 +79,9 @@ class VoiceLike(Protocol):
         """c [ssl_dim, T], f0 [T] Hz, uv [T] -> waveform [T * hop]."""
         ...
 
-    def predict_f0_median(self, c: torch.Tensor) -> float | None:
-        """Median F0 the voice's F0 decoder predicts for content c [ssl_dim, T]."""
+    def predict_f0_median(self, c: torch.Tensor, f0: torch.Tensor | None = None, uv: torch.Tensor | None = None,
+                          speaker: Any = 0, vol: torch.Tensor | None = None) -> float | None:
+        """Median F0 the voice's F0 decoder predicts for content c [ssl_dim, T] (f0/uv/vol [T] optional)."""
         ...
 
 
@@ -113,7 +114,7 @@ class ConvertSettings:
 
     speaker: int | str | Mapping[str, float] | None = None  # None: the voice's first speaker; Mapping: a mix
     transpose: float = 0.0  # semitones
-    f0_method: str = "fcpe"
+    f0_method: str | None = None  # None: svc_core.f0.DEFAULT_EXTRACTOR (used by load_converter)
     auto_key: bool = False  # shift to the voice's median F0 (whole semitones, added to transpose)
     predict_f0: bool = False  # use the voice's F0 decoder instead of the extracted F0 (speech only)
     f0_postprocess: bool = True  # octave-jump repair + 3-frame median (svc_core.f0.post.postprocess)
@@ -591,16 +592,26 @@ class Converter:
 
     def _auto_key_shift(self, voiced_f0: np.ndarray, sample_x: np.ndarray | None) -> float:
         """Whole semitones moving the input's median F0 onto the voice's (f0_stats, else its F0 decoder)."""
+        import torch
+
         from svc_core.f0.post import auto_key_semitones
 
         if voiced_f0.size == 0:
             return 0.0
-        stats = self.voice.f0_stats or {}
-        target = stats.get("median_hz") if isinstance(stats, Mapping) else None
+        stats = self.voice.f0_stats
+        target = stats.get("median_hz") if isinstance(stats, Mapping) else getattr(stats, "median_hz", None)
         if not target and self.voice.has_f0_decoder and sample_x is not None:
             hop = int(self.voice.hop_length)
-            n_frames = -(-sample_x.shape[0] // hop)
-            target = self.voice.predict_f0_median(self._content(sample_x, n_frames))
+            f0, v = self._f0(sample_x, 0.0)
+            n_frames = f0.shape[0]
+            c = self._content(sample_x, n_frames)
+            uv = torch.from_numpy(v.astype(np.float32)).to(self.device)
+            vol = (torch.from_numpy(volume_frames(sample_x, hop, n_frames)).to(self.device)
+                   if self.voice.vol_embedding else None)
+            from svc_core.f0.post import interpolate_unvoiced
+
+            f0_t = torch.from_numpy(interpolate_unvoiced(f0, v)).to(self.device)
+            target = self.voice.predict_f0_median(c, f0=f0_t, uv=uv, speaker=self._speaker, vol=vol)
         if not target:
             raise SvcError("auto-key needs the voice's F0 statistics (f0_stats in its metadata) or an F0 decoder; "
                            "this voice has neither - set --transpose instead")
@@ -656,7 +667,7 @@ def load_converter(voice_path: str | os.PathLike[str], settings: ConvertSettings
     """Load a voice folder and the components it needs (content encoder, F0 extractor, retrieval index)."""
     from svc_core.content import load_content_encoder
     from svc_core.device import pick_device
-    from svc_core.f0 import get_extractor
+    from svc_core.f0 import DEFAULT_EXTRACTOR, get_extractor
     from svc_core.retrieval import find_index, load_index
     from svc_core.voices import load_voice
 
@@ -666,7 +677,8 @@ def load_converter(voice_path: str | os.PathLike[str], settings: ConvertSettings
     voice = load_voice(voice_path, checkpoint=checkpoint, device=device)
     encoder = load_content_encoder(voice.speech_encoder, explicit=encoder_path, voice_dir=voice.folder,
                                    weights_dir=weights_dir, device=device)
-    extractor = get_extractor(settings.f0_method, device=device, weights_dir=weights_dir, voice_dir=voice.folder)
+    extractor = get_extractor(settings.f0_method or DEFAULT_EXTRACTOR, device=device, weights_dir=weights_dir,
+                              voice_dir=voice.folder)
     index = None
     if settings.retrieval_ratio > 0:
         p = Path(index_path) if index_path else find_index(voice.folder)

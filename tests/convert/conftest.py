@@ -101,7 +101,8 @@ class SineVoice:
         phase = torch.cumsum(2 * torch.pi * f.double() / self.sampling_rate, 0)
         return (amp * torch.sin(phase)).float()
 
-    def predict_f0_median(self, c: torch.Tensor) -> float | None:
+    def predict_f0_median(self, c: torch.Tensor, **kw: Any) -> float | None:
+        assert c.shape[0] == self.ssl_dim and kw["f0"].shape == (c.shape[1],)
         return 330.0 if self.has_f0_decoder else None
 
 
