@@ -600,7 +600,7 @@ class Converter:
             return 0.0
         stats = self.voice.f0_stats
         target = stats.get("median_hz") if isinstance(stats, Mapping) else getattr(stats, "median_hz", None)
-        if not target and self.voice.has_f0_decoder and sample_x is not None:
+        if target is None and self.voice.has_f0_decoder and sample_x is not None:
             hop = int(self.voice.hop_length)
             f0, v = self._f0(sample_x, 0.0)
             n_frames = f0.shape[0]
@@ -612,9 +612,12 @@ class Converter:
 
             f0_t = torch.from_numpy(interpolate_unvoiced(f0, v)).to(self.device)
             target = self.voice.predict_f0_median(c, f0=f0_t, uv=uv, speaker=self._speaker, vol=vol)
-        if not target:
+        if target is None:
             raise SvcError("auto-key needs the voice's F0 statistics (f0_stats in its metadata) or an F0 decoder; "
                            "this voice has neither - set --transpose instead")
+        if not (math.isfinite(float(target)) and 20.0 <= float(target) <= 2000.0):
+            raise SvcError(f"auto-key: the voice's target median F0 ({float(target):.1f} Hz) is not a usable pitch "
+                           "(untrained F0 decoder?) - set --transpose instead")
         return auto_key_semitones(voiced_f0, np.ones(voiced_f0.shape, bool), float(target))
 
     # -- public API --

@@ -332,6 +332,13 @@ def _resolve_format(path: Path, format: str | None, subtype: str | None) -> tupl
     return WRITE_FORMATS[fmt], sub_sf
 
 
+def _default_file_mode() -> int:
+    """0o666 minus the process umask (what open() would give a new file)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         if a.exists() and b.exists():
@@ -404,6 +411,7 @@ class AudioWriter:
         try:
             self._sf.close()
             self._sf = None
+            os.chmod(self._tmp, _default_file_mode())  # mkstemp makes 0600; outputs get the usual permissions
             os.replace(self._tmp, self.path)
         except OSError as e:
             self.abort()

@@ -199,6 +199,10 @@ def test_writer_replaces_atomically(tmp_path: Path) -> None:
         w.commit()
     assert sf.info(target).frames == 100
     assert [f.name for f in tmp_path.iterdir()] == ["out.wav"]
+    fresh = tmp_path / "fresh.wav"
+    fresh.write_bytes(b"")
+    want = fresh.stat().st_mode & 0o777
+    assert target.stat().st_mode & 0o777 == want  # not mkstemp's 0600
 
 
 def test_never_overwrite_input(tmp_path: Path) -> None:

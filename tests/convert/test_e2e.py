@@ -1,0 +1,104 @@
+"""End to end with real parts: the tiny so-vits-svc 4.1 fixture voice (random weights, WavLM-64 content, volume
+embedding, 2 speakers), the tiny WavLM checkpoint found through $SVC_STUDIO_WEIGHTS as WavLM-Base+.pt, real F0
+extractors, sung clips from the shared corpus - through the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import tone
+
+import svc_core.cli
+from svc_core.audio.slicer import SliceSettings
+from svc_core.convert import ConvertSettings, load_converter
+
+VOICE = "sovits41/tiny_e2e_wavlm64"
+CLIP = "kal_diphone/kal_diphone_06.flac"  # the shortest corpus clip (3.1 s)
+
+
+@pytest.fixture
+def weights(tmp_path: Path, fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A weights folder holding the tiny WavLM under the name users have for WavLM Base+."""
+    w = tmp_path / "weights"
+    w.mkdir()
+    shutil.copy(fixtures_dir / "wavlm" / "wavlm_tiny_base_plus" / "WavLM-tiny.pt", w / "WavLM-Base+.pt")
+    monkeypatch.setenv("SVC_STUDIO_WEIGHTS", str(w))
+    return w
+
+
+@pytest.mark.slow
+def test_cli_end_to_end(weights: Path, fixtures_dir: Path, corpus_dir: Path, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(svc_core.cli, "SUBCOMMAND_MODULES", ("convert",))
+    src = corpus_dir / CLIP
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF....WAVEfmt " + b"\0" * 10)
+    out = tmp_path / "out"
+    code = svc_core.cli.main(["convert", str(src), str(bad), "-m", str(fixtures_dir / VOICE), "-o", str(out),
+                              "--speaker", "spk1", "--transpose", "12", "--format", "flac"])
+    cap = capsys.readouterr()
+    assert code == 1, cap.err
+    assert "bad.wav: corrupt or truncated file" in cap.err
+    assert "converted 1 of 2 file(s), 1 failed" in cap.out
+    res = out / "kal_diphone_06_tiny_e2e_wavlm64.flac"
+    y, sr = sf.read(res, dtype="float32")
+    assert sr == 44100 and y.ndim == 1
+    assert y.shape[0] == sf.info(src).frames  # 44.1 kHz in, 44.1 kHz out: same length
+    assert np.isfinite(y).all() and np.abs(y).max() > 0
+    # only the good input and its output exist: no temp files left behind
+    assert [p.name for p in out.iterdir()] == [res.name]
+
+
+def test_tiny_voice_length_nan_silence(weights: Path, fixtures_dir: Path) -> None:
+    sr = 22050
+    z = np.zeros
+    x = np.concatenate([z(sr), tone(sr, 0.8, 220), z(int(1.2 * sr)), tone(sr, 0.6, 330), z(333)]).astype(np.float32)
+    slicing = SliceSettings(min_length_ms=400, min_interval_ms=200, hop_ms=10, max_sil_kept_ms=100)
+    conv = load_converter(fixtures_dir / VOICE, ConvertSettings(f0_method="pm", slicing=slicing, speaker="spk0"))
+    hop = conv.voice.hop_length
+    for out_sr in (None, 48000):
+        conv.settings.output_sr = out_sr
+        y = conv.convert_array(x, sr)
+        sr_o = out_sr or 44100
+        assert abs(y.shape[0] - x.shape[0] * sr_o / sr) <= hop
+        assert np.isfinite(y).all()
+        assert np.abs(y[: int(0.85 * sr_o)]).max() < 1e-5  # leading silence
+        assert np.abs(y[int(2.05 * sr_o): int(2.75 * sr_o)]).max() < 1e-5  # middle silence
+        assert np.abs(y[int(1.1 * sr_o): int(1.7 * sr_o)]).max() > 0  # the note went through the model
+
+
+def test_tiny_voice_retrieval_from_sovits_pickle(weights: Path, fixtures_dir: Path, tmp_path: Path) -> None:
+    import faiss
+
+    voice = tmp_path / "voice"
+    shutil.copytree(fixtures_dir / VOICE, voice)
+    feats = np.random.default_rng(0).standard_normal((500, 64)).astype(np.float32)
+    index = faiss.IndexFlatL2(64)
+    index.add(feats)
+    with open(voice / "feature_and_index.pkl", "wb") as f:
+        pickle.dump({0: index, 1: index}, f)
+    sr = 16000
+    x = tone(sr, 1.0, 200)
+    base = load_converter(voice, ConvertSettings(f0_method="pm")).convert_array(x, sr)
+    conv = load_converter(voice, ConvertSettings(f0_method="pm", retrieval_ratio=0.8, speaker="spk1"))
+    assert conv.index is not None and sorted(conv.index.speakers) == [0, 1]
+    y = conv.convert_array(x, sr)
+    assert y.shape == base.shape and np.isfinite(y).all()
+    assert not np.allclose(y, base)  # the blend changed the content fed to the model
+
+
+def test_missing_index_and_weights_are_clear(fixtures_dir: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from svc_core.errors import SvcError, WeightsNotFoundError
+
+    monkeypatch.setenv("SVC_STUDIO_WEIGHTS", str(tmp_path))
+    with pytest.raises(WeightsNotFoundError, match="WavLM|wavlm"):
+        load_converter(fixtures_dir / VOICE, ConvertSettings(f0_method="pm"))
+    shutil.copy(fixtures_dir / "wavlm" / "wavlm_tiny_base_plus" / "WavLM-tiny.pt", tmp_path / "WavLM-Base+.pt")
+    with pytest.raises(SvcError, match="needs a retrieval index"):
+        load_converter(fixtures_dir / VOICE, ConvertSettings(f0_method="pm", retrieval_ratio=0.5))
