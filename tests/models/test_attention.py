@@ -1,0 +1,99 @@
+"""The fast attention paths equal so-vits-svc's reference maths (relative windowed, causal, blocked)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import svc_core.models.attentions as attn
+from svc_core.models.attentions import FFT, Encoder, MultiHeadAttention
+
+
+def _qkv(m: MultiHeadAttention, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    b, c, t = x.shape
+    h, d = m.n_heads, m.k_channels
+    return tuple(conv(x).view(b, h, d, t).transpose(2, 3) for conv in (m.conv_q, m.conv_k, m.conv_v))
+
+
+@pytest.mark.parametrize("t", [1, 2, 4, 5, 9, 40, 131])
+@pytest.mark.parametrize("heads_share", [True, False])
+def test_windowed_fast_equals_reference(t: int, heads_share: bool) -> None:
+    torch.manual_seed(t)
+    m = MultiHeadAttention(32, 32, 4, window_size=4, heads_share=heads_share).eval()
+    with torch.no_grad():  # larger relative embeddings than init, so the band matters
+        m.emb_rel_k.mul_(4)
+        m.emb_rel_v.mul_(4)
+    x = torch.randn(2, 32, t) * 3
+    with torch.inference_mode():
+        m.impl = "reference"
+        ref = m(x, x)
+        m.impl = "fast"
+        fast = m(x, x)
+        q, k, v = _qkv(m, x)
+        blocked = m._windowed_blocked(q, k, v)
+        reference = m._attention_reference(q, k, v, None)
+    # inputs scaled up (|out| ~ 10), so compare with a relative float32 tolerance
+    torch.testing.assert_close(fast, ref, rtol=1e-5, atol=5e-5)
+    torch.testing.assert_close(blocked, reference, rtol=1e-5, atol=5e-5)
+
+
+def test_query_blocks_equal_single_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(0)
+    m = MultiHeadAttention(16, 16, 2, window_size=4).eval()
+    x = torch.randn(1, 16, 97)
+    with torch.inference_mode():
+        whole = m(x, x)
+        monkeypatch.setattr(attn, "_BLOCK_ELEMENTS", 2 * 97 * 7)  # 7 query rows per block, ragged last block
+        assert m._block_rows(1, 97) == 7
+        blocked = m(x, x)
+        q, k, v = _qkv(m, x)
+        explicit = m._windowed_blocked(q, k, v)
+        m.impl = "reference"
+        ref = m(x, x)
+    assert (blocked - ref).abs().max() < 1e-5
+    assert (whole - ref).abs().max() < 1e-5
+    assert (m.conv_o(explicit.transpose(2, 3).reshape(1, 16, 97)) - ref).abs().max() < 1e-5
+
+
+def test_fft_causal_sdpa_equals_reference_and_is_causal() -> None:
+    torch.manual_seed(1)
+    fft = FFT(16, 32, 2, n_layers=2, kernel_size=3, isflow=True, gin_channels=8).eval()
+    x = torch.randn(1, 16, 30)
+    mask = torch.ones(1, 1, 30)
+    g = torch.randn(1, 8, 1)
+    with torch.inference_mode():
+        fast = fft(x, mask, g=g)
+        attn.set_attention_impl(fft, "reference")
+        ref = fft(x, mask, g=g)
+        x2 = x.clone()
+        x2[:, :, 20:] += 5.0  # future frames must not change the past
+        later = fft(x2, mask, g=g)
+    assert (fast - ref).abs().max() < 1e-5
+    assert (later[:, :, :20] - ref[:, :, :20]).abs().max() < 1e-6
+
+
+def test_encoder_padding_mask_keeps_valid_frames() -> None:
+    """With a padding mask (training batches) the valid frames equal the unpadded sequence."""
+    torch.manual_seed(2)
+    enc = Encoder(16, 32, 2, 2, kernel_size=3).eval()
+    x = torch.randn(1, 16, 25)
+    with torch.inference_mode():
+        alone = enc(x, torch.ones(1, 1, 25))
+        padded = torch.cat([x, torch.randn(1, 16, 6)], 2)
+        mask = torch.cat([torch.ones(1, 1, 25), torch.zeros(1, 1, 6)], 2)
+        out = enc(padded, mask)
+    assert (out[:, :, :25] - alone).abs().max() < 1e-5
+    assert out[:, :, 25:].abs().max() == 0
+
+
+def test_windowed_attention_backward() -> None:
+    torch.manual_seed(3)
+    m = MultiHeadAttention(16, 16, 2, window_size=4).eval()
+    x = torch.randn(1, 16, 12, requires_grad=True)
+    m(x, x).square().sum().backward()
+    grad_fast = x.grad.clone()
+    x.grad = None
+    m.impl = "reference"
+    m(x, x).square().sum().backward()
+    assert torch.isfinite(grad_fast).all()
+    assert (grad_fast - x.grad).abs().max() < 1e-4
