@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 import torch.nn.functional as F
 from transformers import HubertConfig, HubertModel
@@ -40,14 +41,16 @@ def _bshall_state_dict(hf: HubertModel, proj: torch.nn.Linear) -> dict[str, torc
     return {"module." + k: v for k, v in out.items()}  # DDP prefix, stripped by the loader
 
 
-def test_hubertsoft_matches_padded_hubert(tmp_path: Path) -> None:
+@pytest.mark.parametrize("container", ["v0.1 bare state dict", "v0.2 {'hubert': sd}"])
+def test_hubertsoft_matches_padded_hubert(tmp_path: Path, container: str) -> None:
     torch.manual_seed(20)
     cfg = HubertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=1, intermediate_size=80,
                        num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4, **tiny_conv(16))
     hf = jitter_(HubertModel(cfg)).eval()
     proj = torch.nn.Linear(64, 16)
     path = tmp_path / "hubert-soft-0d54a1f4.pt"
-    torch.save(_bshall_state_dict(hf, proj), path)
+    sd = _bshall_state_dict(hf, proj)
+    torch.save(sd if container.startswith("v0.1") else {"hubert": sd, "step": 1}, path)
     enc = load_encoder("hubertsoft", path)
     assert (enc.dim, enc.pad) == (16, 40)
     wav = torch.randn(16000) * 0.3

@@ -44,65 +44,76 @@ def relative_position_buckets(relative: torch.Tensor, num_buckets: int, max_dist
 
 
 class FeatureExtractor(nn.Module):
-    """Strided conv stack: waveform [B, T_wav] -> features [B, C, T].
+    """Strided conv stack: waveform [B, T_wav] -> features [B, T, C] (channels last).
 
     ``default`` mode: GroupNorm(C, C) after conv 0 only (statistics over the whole time axis);
     ``layer_norm`` mode: LayerNorm over channels after every conv. GELU after each block.
+    Each conv runs as one matmul over strided frames of the channels-last signal (faster on CPU than
+    ``conv1d``, no transposes between layers); weights keep the ``nn.Conv1d`` layout.
     """
 
     def __init__(self, layers: list[tuple[int, int, int]], mode: str, conv_bias: bool) -> None:
         super().__init__()
         self.mode = mode
-        self.strides = [s for _, _, s in layers]
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
         c_in = 1
-        for i, (dim, k, _s) in enumerate(layers):
-            self.convs.append(nn.Conv1d(c_in, dim, k, stride=_s, bias=conv_bias))
+        for i, (dim, k, s) in enumerate(layers):
+            self.convs.append(nn.Conv1d(c_in, dim, k, stride=s, bias=conv_bias))
             if mode == "layer_norm":
                 self.norms.append(nn.LayerNorm(dim))
             elif i == 0:
                 self.norms.append(nn.GroupNorm(dim, dim))
             c_in = dim
 
+    @staticmethod
+    def _conv(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+        """Channels-last strided conv: [B, T_in, C_in] -> [B, T_out, C_out]."""
+        (k,), (s,) = conv.kernel_size, conv.stride
+        b, t_in, c_in = x.shape
+        t_out = (t_in - k) // s + 1
+        x = x.contiguous()
+        frames = x.as_strided((b, t_out, k * c_in), (x.stride(0), s * c_in, 1))
+        w = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, k * c_in)
+        return F.linear(frames, w, conv.bias)
+
     def first_conv_stats(self, wav: torch.Tensor, block: int = 480_000) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel mean and biased variance of conv 0's output over the whole waveform [B, T_wav].
 
         Computed in blocks of ``block`` samples (float64 sums), so memory stays flat for long audio.
-        Returns ``(mean, var)``, each [B, C, 1].
+        Returns ``(mean, var)``, each [B, 1, C].
         """
         conv = self.convs[0]
-        k, s = conv.kernel_size[0], conv.stride[0]
+        (k,), (s,) = conv.kernel_size, conv.stride
         n_out = (wav.shape[-1] - k) // s + 1
         per = max(1, block // s)
-        total = torch.zeros(wav.shape[0], conv.out_channels, dtype=torch.float64, device=wav.device)
+        total = torch.zeros(wav.shape[0], 1, conv.out_channels, dtype=torch.float64, device=wav.device)
         total_sq = torch.zeros_like(total)
         for a in range(0, n_out, per):
             b = min(n_out, a + per)
-            y = conv(wav[:, None, a * s : (b - 1) * s + k]).double()
-            total += y.sum(-1)
-            total_sq += (y * y).sum(-1)
+            y = self._conv(wav[:, a * s : (b - 1) * s + k, None], conv).double()
+            total += y.sum(1, keepdim=True)
+            total_sq += (y * y).sum(1, keepdim=True)
         mean = total / n_out
         var = (total_sq / n_out - mean * mean).clamp_min(0.0)
-        return mean[..., None].to(wav.dtype), var[..., None].to(wav.dtype)
+        return mean.to(wav.dtype), var.to(wav.dtype)
 
     def forward(
         self, wav: torch.Tensor, first_stats: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
-        """[B, T_wav] -> [B, C, T]; ``first_stats`` replaces the GroupNorm statistics (chunked encoding)."""
-        x = wav[:, None, :]
+        """[B, T_wav] -> [B, T, C]; ``first_stats`` replaces the GroupNorm statistics (chunked encoding)."""
+        x = wav[:, :, None]
         for i, conv in enumerate(self.convs):
-            x = conv(x)
+            x = self._conv(x, conv)
             if self.mode == "layer_norm":
-                x = self.norms[i](x.transpose(1, 2)).transpose(1, 2)
+                x = self.norms[i](x)
             elif i == 0:
                 gn: nn.GroupNorm = self.norms[0]  # type: ignore[assignment]
                 if first_stats is None:
-                    x = F.group_norm(x, gn.num_groups, gn.weight, gn.bias, gn.eps)
+                    var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
                 else:
                     mean, var = first_stats
-                    scale = gn.weight[:, None] * torch.rsqrt(var + gn.eps)
-                    x = (x - mean) * scale + gn.bias[:, None]
+                x = (x - mean) * (gn.weight * torch.rsqrt(var + gn.eps)) + gn.bias
             x = F.gelu(x)
         return x
 
@@ -145,8 +156,12 @@ class SelfAttention(nn.Module):
         mask = None
         if pos_bias is not None:
             if self.gated:
-                # gate per (batch, head, query frame), computed from the layer input (not from q)
-                g = torch.sigmoid(self.gate(x.view(b, t, h, hd)).view(b, t, h, 2, 4).sum(-1))  # [B, T, H, 2]
+                # gate per (batch, head, query frame), computed from the layer input (not from q). The reference
+                # sums groups of 4 of the 8 gate outputs: fold that sum into the weights, then run all heads as
+                # one [D -> 2H] matmul with a block-diagonal weight.
+                w2 = self.gate.weight.view(2, 4, hd).sum(1)  # [2, hd]
+                b2 = self.gate.bias.view(2, 4).sum(1)  # [2]
+                g = torch.sigmoid(F.linear(x, torch.block_diag(*([w2] * h)), b2.repeat(h))).view(b, t, h, 2)
                 ga, gb = g.unbind(-1)
                 gate = ga * (gb * self.gate_const - 1.0) + 2.0  # [B, T, H]
                 mask = gate.transpose(1, 2)[..., None] * pos_bias  # [B, H, T, T]
@@ -220,7 +235,7 @@ class SSLModel(nn.Module):
             return None
         pos = torch.arange(t, device=device)
         buckets = relative_position_buckets(pos[None, :] - pos[:, None], self.cfg.num_buckets, self.cfg.max_distance)
-        return self.rel_attn_embed(buckets).permute(2, 0, 1)
+        return self.rel_attn_embed(buckets).permute(2, 0, 1).contiguous()
 
     def normalize_wave(self, wav: torch.Tensor) -> torch.Tensor:
         """Zero-mean unit-variance per item (``cfg.normalize``, WavLM-Large); identity otherwise. [B, T_wav]."""
@@ -235,7 +250,7 @@ class SSLModel(nn.Module):
 
         ``wav`` must already be normalised (:meth:`normalize_wave`). Output is the transformer input.
         """
-        x = self.feature_extractor(wav, first_stats).transpose(1, 2)
+        x = self.feature_extractor(wav, first_stats)
         if self.feature_norm is not None:
             x = self.feature_norm(x)
         if self.feature_proj is not None:
