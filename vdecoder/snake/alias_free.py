@@ -4,10 +4,10 @@ Port of alias-free-torch (junjun3518/alias-free-torch, Apache-2.0) as used by Bi
 ``vdecoder/hifiganwithsnake/alias/{filter,resample,act}.py`` (BSD-3-Clause). Buffers ``upsample.filter`` and
 ``downsample.lowpass.filter`` keep their names, so so-vits-svc tensors load strictly.
 
-Speed: channels are folded into the batch (the filter is shared by all channels) and both resamplers are
-polyphase convolutions: upsampling by r is one conv1d with r output phases and K/r taps, and when up and down
-ratios match the activation runs on the phase-major layout and the decimating low-pass is one conv1d over the
-r phases, so the interleaved 2x signal is never materialised or padded. Equal to the reference to rounding.
+Speed: channels are folded into the batch (the filter is shared by all channels) and each resampler is one
+matrix product over blocks of the signal: a block of outputs depends on a short window of inputs through a
+fixed banded (Toeplitz) matrix built from the filter, so ``unfold`` + ``matmul`` replaces the depthwise
+``conv_transpose1d`` / ``conv1d`` that are very slow on CPU. Equal to the reference to float rounding.
 
 Shapes: B batch, C channels, T time at the input rate.
 """
@@ -15,6 +15,7 @@ Shapes: B batch, C channels, T time at the input rate.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -44,12 +45,47 @@ def kaiser_sinc_filter1d(cutoff: float, half_width: float, kernel_size: int) -> 
     return filt.view(1, 1, kernel_size)
 
 
-def _fold_channels(x: torch.Tensor) -> torch.Tensor:
-    return x.reshape(x.shape[0] * x.shape[1], 1, x.shape[2])
+_BLOCK = 16  # low-rate samples per block of the block-Toeplitz products
+
+
+def _replicate_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
+    """[N, L] -> [N, left + L + right], edges repeated (a plain copy; F.pad's replicate kernel is slow on CPU)."""
+    length = x.shape[1]
+    out = x.new_empty(x.shape[0], left + length + right)
+    out[:, left : left + length] = x
+    out[:, :left] = x[:, :1]
+    out[:, left + length :] = x[:, -1:]
+    return out
+
+
+def _blocked_filter(xp: torch.Tensor, matrix: torch.Tensor, step: int, nblocks: int) -> torch.Tensor:
+    """Windows of xp [N, L] (length matrix rows, hop ``step``) times matrix [W, R] -> [N, nblocks * R]."""
+    width = matrix.shape[0]
+    windows = xp.unfold(-1, width, step)[:, :nblocks].reshape(-1, width)
+    return torch.mm(windows, matrix).view(xp.shape[0], nblocks * matrix.shape[1])
+
+
+class _MatrixCache:
+    """Per-module cache of the filter's block matrix, invalidated when the filter buffer changes."""
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.value: torch.Tensor | None = None
+
+    def get(self, filt: torch.Tensor, dtype: torch.dtype, build: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """The cached matrix, rebuilt with ``build`` when the filter or dtype changed."""
+        key = (filt.data_ptr(), filt._version, filt.device, dtype)
+        if self.key != key or self.value is None:
+            self.value = build().to(dtype)
+            self.key = key
+        return self.value
 
 
 class UpSample1d(nn.Module):
-    """Upsample by ``ratio`` with a Kaiser sinc (replicate-padded edges): [B, C, T] -> [B, C, T * ratio]."""
+    """Upsample by ``ratio`` with a Kaiser sinc (replicate-padded edges): [B, C, T] -> [B, C, T * ratio].
+
+    Same result as so-vits-svc's ``ratio * conv_transpose1d(pad(x), filter, stride=ratio)`` cropped.
+    """
 
     def __init__(self, ratio: int = 2, kernel_size: int | None = None) -> None:
         super().__init__()
@@ -58,30 +94,32 @@ class UpSample1d(nn.Module):
         if self.kernel_size % self.ratio:
             raise ValueError(f"UpSample1d: kernel_size {self.kernel_size} must be a multiple of ratio {ratio}")
         self.pad = self.kernel_size // self.ratio - 1
+        self.crop = (self.kernel_size - self.ratio) // 2
         self.register_buffer("filter", kaiser_sinc_filter1d(0.5 / ratio, 0.6 / ratio, self.kernel_size))
+        self._cache = _MatrixCache()
 
-    def phase_weight(self) -> torch.Tensor:
-        """Polyphase weight [ratio, 1, K / ratio] (times ratio): phase p of out = conv1d(padded x, w[p])."""
-        taps = self.kernel_size // self.ratio
-        f = self.filter.reshape(taps, self.ratio).t().flip(-1)  # w[p, i] = f[ratio * (taps - 1 - i) + p]
-        return (f * self.ratio).unsqueeze(1)
-
-    def phases(self, x: torch.Tensor) -> torch.Tensor:
-        """[B, C, T] -> phase-major [B * C, ratio, T + 2 * pad + 1 - K / ratio]; see ``forward`` for the crop."""
-        xp = F.pad(_fold_channels(x), (self.pad, self.pad), mode="replicate")
-        return F.conv1d(xp, self.phase_weight().to(x.dtype))
-
-    def crop_start(self) -> int:
-        """Index in the interleaved phase signal where the reference output starts."""
-        return (self.kernel_size - self.ratio) // 2
+    def block_matrix(self) -> torch.Tensor:
+        """[W, ratio * _BLOCK]: output j of block k = (padded input window from b k + crop // ratio) @ column j."""
+        r, taps, b = self.ratio, self.kernel_size // self.ratio, _BLOCK
+        f = self.filter.reshape(taps, r).t().flip(-1) * r  # phase p, tap i: r * f[r (taps - 1 - i) + p]
+        j = torch.arange(r * b).unsqueeze(1)  # [R, 1]
+        i = torch.arange(taps).unsqueeze(0)  # [1, taps]
+        rows = (j + self.crop) // r + i - self.crop // r
+        width = int(rows.max()) + 1
+        mat = torch.zeros(width, r * b, dtype=f.dtype, device=f.device)
+        mat[rows.to(f.device), j.expand_as(rows).to(f.device)] = f[(j + self.crop) % r, i.expand_as(rows)]
+        return mat
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[B, C, T] -> [B, C, T * ratio]."""
         bsz, ch, length = x.shape
-        u = self.phases(x)  # [N, r, L]
-        inter = u.transpose(1, 2).reshape(bsz, ch, -1)
-        start = self.crop_start()
-        return inter[..., start : start + length * self.ratio]
+        mat = self._cache.get(self.filter, x.dtype, self.block_matrix)
+        nblocks = -(-length // _BLOCK)
+        offset = self.crop // self.ratio
+        needed = offset + _BLOCK * (nblocks - 1) + mat.shape[0]
+        xp = _replicate_pad(x.reshape(bsz * ch, length), self.pad, max(self.pad, needed - length - self.pad))
+        y = _blocked_filter(xp[:, offset:], mat, _BLOCK, nblocks)
+        return y[:, : length * self.ratio].reshape(bsz, ch, length * self.ratio)
 
 
 class LowPassFilter1d(nn.Module):
@@ -97,18 +135,29 @@ class LowPassFilter1d(nn.Module):
         self.pad_right = self.kernel_size // 2
         self.stride = int(stride)
         self.register_buffer("filter", kaiser_sinc_filter1d(cutoff, half_width, self.kernel_size))
+        self._cache = _MatrixCache()
+
+    def block_matrix(self) -> torch.Tensor:
+        """[stride * (_BLOCK - 1) + K, _BLOCK]: column j holds the filter at rows stride * j ... + K - 1."""
+        s, k, b = self.stride, self.kernel_size, _BLOCK
+        rows = s * torch.arange(b).unsqueeze(0) + torch.arange(k).unsqueeze(1)  # [K, b]
+        cols = torch.arange(b).unsqueeze(0).expand_as(rows)
+        f = self.filter.reshape(-1)
+        mat = torch.zeros(s * (b - 1) + k, b, dtype=f.dtype, device=f.device)
+        mat[rows.to(f.device), cols.to(f.device)] = f.unsqueeze(1).expand_as(rows)
+        return mat
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[B, C, T] -> [B, C, T_out]."""
-        bsz, ch, _ = x.shape
-        xp = F.pad(_fold_channels(x), (self.pad_left, self.pad_right), mode="replicate")
-        return F.conv1d(xp, self.filter.to(x.dtype), stride=self.stride).view(bsz, ch, -1)
-
-    def phase_weight(self, phases: int) -> torch.Tensor:
-        """Weight [1, phases, ceil(K / phases)] so that conv1d over phase-major input equals the strided filter."""
-        taps = -(-self.kernel_size // phases)
-        f = F.pad(self.filter.reshape(-1), (0, taps * phases - self.kernel_size))
-        return f.reshape(taps, phases).t().unsqueeze(0)
+        bsz, ch, length = x.shape
+        out_len = (length + self.pad_left + self.pad_right - self.kernel_size) // self.stride + 1
+        mat = self._cache.get(self.filter, x.dtype, self.block_matrix)
+        nblocks = -(-out_len // _BLOCK)
+        needed = self.stride * _BLOCK * (nblocks - 1) + mat.shape[0]
+        pad_right = max(self.pad_right, needed - length - self.pad_left)
+        xp = _replicate_pad(x.reshape(bsz * ch, length), self.pad_left, pad_right)
+        y = _blocked_filter(xp, mat, self.stride * _BLOCK, nblocks)
+        return y[:, :out_len].reshape(bsz, ch, out_len)
 
 
 class DownSample1d(nn.Module):
@@ -143,35 +192,20 @@ class AliasFreeActivation1d(nn.Module):
         self.act = activation
         self.upsample = UpSample1d(up_ratio, up_kernel_size)
         self.downsample = DownSample1d(down_ratio, down_kernel_size)
-        r = self.upsample.ratio
-        lp = self.downsample.lowpass
-        # fused polyphase path: same ratio both ways and the down filter's left pad lands on the up crop
-        self.fused = (
-            self.downsample.ratio == r
-            and self.upsample.kernel_size == lp.kernel_size
-            and self.upsample.crop_start() == lp.pad_left
-        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """[B, C, T] -> [B, C, T]."""
-        if not self.fused:
-            return self.downsample(self.act(self.upsample(x)))
-        bsz, ch, length = x.shape
-        r = self.upsample.ratio
-        lp = self.downsample.lowpass
-        u = self.upsample.phases(x)  # [N, r, L]; interleaved index m = r * t + p
-        ncols = u.shape[2]
-        # replicate padding of the reference's cropped signal = clamp interleaved index to [c, c + r*T - 1]
-        first, last = lp.pad_left, lp.pad_left + r * length - 1
-        left = u[:, first % r, first // r : first // r + 1].clone()
-        right = u[:, last % r, last // r : last // r + 1].clone()
-        for p in range(r):
-            n_left = max(0, -(-(first - p) // r))
-            start_right = max(0, -(-(last + 1 - p) // r))
-            if n_left:
-                u[:, p, :n_left] = left
-            if start_right < ncols:
-                u[:, p, start_right:] = right
-        v = self.act(u.view(bsz, ch, r * ncols)).view(bsz * ch, r, ncols)
-        out = F.conv1d(v, lp.phase_weight(r).to(x.dtype))
-        return out[..., :length].reshape(bsz, ch, length)
+        """[B, C, T] -> [B, C, T * up_ratio / down_ratio]."""
+        return self.downsample(self.act(self.upsample(x)))
+
+
+def reference_alias_free(module: AliasFreeActivation1d, x: torch.Tensor) -> torch.Tensor:
+    """Literal (slow) so-vits-svc algorithm with depthwise conv_transpose1d / conv1d, for tests and benchmarks."""
+    up, lp = module.upsample, module.downsample.lowpass
+    ch = x.shape[1]
+    y = F.pad(x, (up.pad, up.pad), mode="replicate")
+    y = up.ratio * F.conv_transpose1d(y, up.filter.expand(ch, -1, -1), stride=up.ratio, groups=ch)
+    pad_right = up.pad * up.ratio + (up.kernel_size - up.ratio + 1) // 2
+    y = y[..., up.pad * up.ratio + up.crop : -pad_right]
+    y = module.act(y)
+    y = F.pad(y, (lp.pad_left, lp.pad_right), mode="replicate")
+    return F.conv1d(y, lp.filter.expand(ch, -1, -1), stride=lp.stride, groups=ch)
