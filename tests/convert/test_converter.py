@@ -271,3 +271,52 @@ def test_volume_matches_so_vits_formula() -> None:
     got = volume_frames(x, hop, -(-x.shape[0] // hop))
     assert got.shape == (6,)
     np.testing.assert_allclose(got[:5], ref, rtol=1e-5)
+
+
+def _sparse_file(path: Path, seconds: int, sr: int = 8000) -> None:
+    """Mostly silence with a 1 s note every 20 s, written in blocks."""
+    with sf.SoundFile(path, "w", sr, 1, subtype="PCM_16") as f:
+        for _ in range(seconds // 20):
+            f.write(np.concatenate([tone(sr, 1.0, 220, 0.3), np.zeros(19 * sr, np.float32)]))
+
+
+def test_memory_does_not_grow_with_length(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Peak Python allocation converting 240 s is about that of 60 s; every read is a bounded block."""
+    from svc_core.audio.io import AudioReader
+
+    reads: list[int] = []
+    orig = AudioReader.read
+
+    def spy(self: AudioReader, frames: int) -> np.ndarray:
+        reads.append(int(frames))
+        return orig(self, frames)
+
+    monkeypatch.setattr(AudioReader, "read", spy)
+    peaks = {}
+    for secs in (60, 240):
+        src = tmp_path / f"s{secs}.wav"
+        _sparse_file(src, secs)
+        conv = make_converter(max_segment_s=5.0, block_s=5.0)
+        reads.clear()
+        tracemalloc.start()
+        res = conv.convert_file(src, tmp_path / f"o{secs}.wav", subtype="16")
+        peaks[secs] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert res.output_frames == secs * 16000
+        assert max(reads) <= (5.0 + 2 * 0.3 + 0.05) * 8000
+        assert sum(c["frames"] for c in conv.voice.calls) * 320 < 0.6 * secs * 16000  # silence skipped the model
+    assert peaks[240] < 1.3 * peaks[60], peaks
+
+
+def test_forced_split_of_long_voiced_slice() -> None:
+    sr = 16000
+    x = tone(sr, 3.5, 261.63)
+    conv = make_converter(max_segment_s=1.0)
+    y = conv.convert_array(x, sr)
+    assert y.shape == x.shape and np.isfinite(y).all()
+    assert len(conv.voice.calls) >= 4
+    f0, v = FakeF0().extract(y, sr, 320)
+    core = v.copy()
+    core[:3] = core[-3:] = False
+    err = np.abs(cents(f0[core], 261.63))
+    assert np.median(err) < 2 and np.mean(err < 20) > 0.9  # only the crossfades of the fake's unaligned phases deviate

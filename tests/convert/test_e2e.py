@@ -54,6 +54,7 @@ def test_cli_end_to_end(weights: Path, fixtures_dir: Path, corpus_dir: Path, tmp
     assert [p.name for p in out.iterdir()] == [res.name]
 
 
+@pytest.mark.slow
 def test_tiny_voice_length_nan_silence(weights: Path, fixtures_dir: Path) -> None:
     sr = 22050
     z = np.zeros
