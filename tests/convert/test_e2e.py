@@ -73,6 +73,7 @@ def test_tiny_voice_length_nan_silence(weights: Path, fixtures_dir: Path) -> Non
         assert np.abs(y[int(1.1 * sr_o): int(1.7 * sr_o)]).max() > 0  # the note went through the model
 
 
+@pytest.mark.slow
 def test_tiny_voice_retrieval_from_sovits_pickle(weights: Path, fixtures_dir: Path, tmp_path: Path) -> None:
     import faiss
 
