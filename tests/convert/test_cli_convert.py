@@ -168,3 +168,19 @@ def test_stereo_per_channel_file(cli: Any, tmp_path: Path) -> None:
     sf.write(src, np.stack([tone(16000, 0.7, 220), tone(16000, 0.7, 330)]).T, 16000)
     assert cli(str(src), "-q", "--per-channel") == 0
     assert sf.info(tmp_path / "st_MyVoice.wav").channels == 2
+
+
+def test_help_defaults_match_settings() -> None:
+    """--help states defaults that live on ConvertSettings / SliceSettings; keep them in step."""
+    import argparse
+
+    from svc_core.cli_convert import add_parser
+    from svc_core.f0 import DEFAULT_EXTRACTOR
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    text = parser._subparsers._group_actions[0].choices["convert"].format_help()  # type: ignore[union-attr]
+    text = " ".join(text.split())
+    s = ConvertSettings()
+    assert f"default {s.noise_scale:g}" in text and f"default {s.seed}" in text
+    assert f"default {s.slicing.threshold_db:g}" in text and DEFAULT_EXTRACTOR in text
