@@ -1,4 +1,4 @@
-"""Audio I/O, silence slicing and loudness helpers (no torch)."""
+"""Audio I/O, silence slicing and loudness helpers (numpy/soundfile/soxr; no model code)."""
 
 from svc_core.audio.io import (
     AUDIO_EXTENSIONS,
