@@ -11,6 +11,7 @@ inference, measured in a fresh child process per implementation.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -51,9 +52,22 @@ def _run(which: str, model: torch.nn.Module, wav: torch.Tensor) -> torch.Tensor:
         return model(wav).last
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak() -> bool:
+    """Reset the peak-RSS counter (VmHWM) so loading the model does not count; Linux only."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def _child(which: str, folder: Path, seconds: float, threads: int) -> None:
@@ -61,10 +75,13 @@ def _child(which: str, folder: Path, seconds: float, threads: int) -> None:
     torch.set_num_threads(threads)
     model = _load(which, folder)
     wav = torch.randn(1, int(seconds * 16000), generator=torch.Generator().manual_seed(0)) * 0.1
-    base = _rss_mb()
+    gc.collect()
+    reset = _reset_peak()
+    base = _status_mb("VmRSS")
     _run(which, model, wav)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"peak_extra_mb": round(peak - base, 1), "model_rss_mb": round(base, 1)}))
+    peak = _status_mb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_extra_mb": round(peak - base, 1), "rss_before_mb": round(base, 1),
+                      "peak_since": "inference start" if reset else "process start"}))
 
 
 def main() -> None:

@@ -43,6 +43,11 @@ def relative_position_buckets(relative: torch.Tensor, num_buckets: int, max_dist
     return base + torch.where(small, dist, large)
 
 
+def _gelu(x: torch.Tensor) -> torch.Tensor:
+    """Exact GELU; in place when no gradient is needed (``x`` must be a fresh temporary)."""
+    return torch.ops.aten.gelu_(x) if not torch.is_grad_enabled() else F.gelu(x)
+
+
 class FeatureExtractor(nn.Module):
     """Strided conv stack: waveform [B, T_wav] -> features [B, T, C] (channels last).
 
@@ -113,8 +118,11 @@ class FeatureExtractor(nn.Module):
                     var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
                 else:
                     mean, var = first_stats
-                x = (x - mean) * (gn.weight * torch.rsqrt(var + gn.eps)) + gn.bias
-            x = F.gelu(x)
+                scale = gn.weight * torch.rsqrt(var + gn.eps)
+                # in place without autograd: x is this block's fresh output, saves one [B, T, C] copy
+                grad = torch.is_grad_enabled()
+                x = (x - mean) * scale + gn.bias if grad else x.sub_(mean).mul_(scale).add_(gn.bias)
+            x = _gelu(x)
         return x
 
 
@@ -189,9 +197,9 @@ class EncoderLayer(nn.Module):
         """[B, T, D] -> [B, T, D]."""
         if self.pre_norm:
             x = x + self.attn(self.attn_norm(x), pos_bias)
-            return x + self.fc2(F.gelu(self.fc1(self.ffn_norm(x))))
+            return x + self.fc2(_gelu(self.fc1(self.ffn_norm(x))))
         x = self.attn_norm(x + self.attn(x, pos_bias))
-        return self.ffn_norm(x + self.fc2(F.gelu(self.fc1(x))))
+        return self.ffn_norm(x + self.fc2(_gelu(self.fc1(x))))
 
 
 @dataclass
