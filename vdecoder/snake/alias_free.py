@@ -76,7 +76,8 @@ class _MatrixCache:
         """The cached matrix, rebuilt with ``build`` when the filter or dtype changed."""
         key = (filt.data_ptr(), filt._version, filt.device, dtype)
         if self.key != key or self.value is None:
-            self.value = build().to(dtype)
+            with torch.inference_mode(False), torch.no_grad():  # usable later with or without autograd
+                self.value = build().to(dtype)
             self.key = key
         return self.value
 
