@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -76,12 +77,13 @@ def score(est_f0: np.ndarray, est_v: np.ndarray, ref_f0: np.ndarray, ref_v: np.n
     cents[ok] = 1200.0 * np.log2(filled[ok] / ref_f0[ok])
     n_v, n_u = int(rv.sum()), int(ru.sum())
     within = np.abs(cents) < 50.0
-    chroma = np.abs(cents - 1200.0 * np.round(cents / 1200.0)) < 50.0
+    chroma = np.zeros(cents.shape, bool)
+    chroma[ok] = np.abs(cents[ok] - 1200.0 * np.round(cents[ok] / 1200.0)) < 50.0
     both = rv & est_v
     rel = np.abs(filled[both] / ref_f0[both] - 1.0)
     return PitchScores(
         rpa=float((within & rv).sum() / max(n_v, 1)),
-        rca=float((np.where(ok, chroma, False) & rv).sum() / max(n_v, 1)),
+        rca=float((chroma & rv).sum() / max(n_v, 1)),
         rpa_voiced=float((within & both).sum() / max(n_v, 1)),
         gpe=float((rel > 0.2).sum() / max(int(both.sum()), 1)),
         voicing_recall=float(both.sum() / max(n_v, 1)),
@@ -92,15 +94,35 @@ def score(est_f0: np.ndarray, est_v: np.ndarray, ref_f0: np.ndarray, ref_v: np.n
     )
 
 
-def score_corpus_clip(extractor: object, flac: str | os.PathLike[str], hop_s: float = 0.01) -> PitchScores:
-    """Run ``extractor`` on a corpus clip and score it against the clip's ``.f0.tsv`` (model hop ``hop_s``)."""
+def load_clip(flac: str | os.PathLike[str], max_seconds: float | None = None) -> tuple[np.ndarray, int]:
+    """Mono float32 audio [T_wav] of a corpus clip (optionally only its first ``max_seconds``) and its rate."""
     import soundfile as sf
 
-    flac = Path(flac)
     wav, sr = sf.read(str(flac), dtype="float32", always_2d=True)
-    wav = wav.mean(axis=1)
+    wav = np.ascontiguousarray(wav.mean(axis=1))
+    if max_seconds is not None:
+        wav = wav[: int(max_seconds * sr)]
+    return wav, int(sr)
+
+
+def score_corpus_clip(
+    extractor: object,
+    flac: str | os.PathLike[str],
+    hop_s: float = 0.01,
+    *,
+    max_seconds: float | None = None,
+    post: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> PitchScores:
+    """Run ``extractor`` on a corpus clip and score it against the clip's ``.f0.tsv`` (model hop ``hop_s``).
+
+    ``post(f0, voiced) -> f0`` is applied to the extracted track first when given.
+    """
+    flac = Path(flac)
+    wav, sr = load_clip(flac, max_seconds)
     hop = max(1, int(round(sr * hop_s)))
     f0, v = extractor.extract(wav, sr, hop)  # type: ignore[attr-defined]
+    if post is not None:
+        f0 = post(f0, v)
     rt, rf, rv = read_f0_tsv(flac.with_name(flac.name.replace(".flac", ".f0.tsv")))
     ref_f0, ref_v, usable = reference_on_grid(rt, rf, rv, f0.shape[0], hop, sr)
     return score(f0, v, ref_f0, ref_v, usable)

@@ -19,8 +19,9 @@ __all__ = [
 
 #: Default median kernel (frames) of :func:`postprocess`.
 DEFAULT_SMOOTH = 3
-#: Half-width (frames) of the local reference used by :func:`repair_octave_jumps`.
-OCTAVE_REF_FRAMES = 15
+#: Half-width (frames) of the local reference of :func:`repair_octave_jumps`: jumps shorter than this are folded,
+#: longer ones are taken as sung (real octave leaps).
+OCTAVE_REF_FRAMES = 5
 
 
 def _as_track(f0: np.ndarray, voiced: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -6,12 +6,12 @@ import numpy as np
 
 from svc_core.f0.base import F0Extractor
 
-#: Analysis frame period (ms); the track is then mapped onto the model grid.
-FRAME_PERIOD_MS = 5.0
+#: Analysis frame period (ms; 10 measured better than 5 or 2 on the corpus), then mapped onto the model grid.
+FRAME_PERIOD_MS = 10.0
 
 
 class WorldExtractor(F0Extractor):
-    """pyworld ``dio`` or ``harvest`` + ``stonemask`` on a 5 ms grid (runs on CPU whatever the device)."""
+    """pyworld ``dio`` or ``harvest`` + ``stonemask`` on a 10 ms grid (runs on CPU whatever the device)."""
 
     def __init__(self, method: str = "harvest", frame_period_ms: float = FRAME_PERIOD_MS) -> None:
         if method not in ("dio", "harvest"):
