@@ -43,15 +43,15 @@ KNOWN_WEIGHTS: dict[str, WeightSpec] = {
         ),
         WeightSpec(
             "hubert-soft",
-            ("hubert-soft-0d54a1f4.pt",),
+            ("hubert-soft-0d54a1f4.pt", "hubert-soft-35d9f29f.pt"),
             (),
             "https://github.com/bshall/hubert/releases (hubert-soft-0d54a1f4.pt)",
             "HuBERT-Soft (speech_encoder hubertsoft)",
         ),
         WeightSpec(
             "cnhubert-large",
-            ("chinese-hubert-large-fairseq-ckpt.pt",),
-            (),
+            ("chinese-hubert-large-fairseq-ckpt.pt", "chinese-hubert-large"),
+            ("TencentGameMate/chinese-hubert-large",),
             "https://huggingface.co/TencentGameMate/chinese-hubert-large",
             "Chinese HuBERT Large (speech_encoder cnhubertlarge)",
         ),

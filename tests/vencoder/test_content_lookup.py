@@ -99,3 +99,26 @@ def test_registry_keys_are_known_to_the_finder() -> None:
     for name in ENCODER_NAMES:
         assert weights_key_for(name) in KNOWN_WEIGHTS
     assert weights_key_for("vec256l9") == weights_key_for("vec768l12") == "contentvec"
+
+
+def test_hubertsoft_v02_file_name_and_cnhubert_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers import HubertConfig, HubertModel
+
+    from tests.vencoder.conftest import jitter_
+    from tests.vencoder.test_hubert_soft import _bshall_state_dict
+
+    torch.manual_seed(6)
+    small = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 1, "intermediate_size": 80,
+             "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4, **tiny_conv(16)}
+    soft = jitter_(HubertModel(HubertConfig(**small))).eval()
+    torch.save({"hubert": _bshall_state_dict(soft, torch.nn.Linear(64, 16))}, tmp_path / "hubert-soft-35d9f29f.pt")
+    assert load_content_encoder("hubertsoft", weights_dir=tmp_path).dim == 16
+
+    large = jitter_(HubertModel(HubertConfig(**small, feat_extract_norm="layer", do_stable_layer_norm=True))).eval()
+    snap = tmp_path / "hub" / "models--TencentGameMate--chinese-hubert-large" / "snapshots" / "abc"
+    large.save_pretrained(snap)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    enc = load_content_encoder("cnhubertlarge")
+    wav = torch.randn(5000) * 0.2
+    with torch.inference_mode():
+        torch.testing.assert_close(enc.encode(wav), large(wav[None]).last_hidden_state[0], atol=1e-4, rtol=0)
