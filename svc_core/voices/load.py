@@ -458,6 +458,10 @@ def load_voice(
     folder, config_path, ck = _resolve(path, checkpoint)
     cfg = VoiceConfig.from_file(config_path)
     raw_model = json.loads(config_path.read_text(encoding="utf-8-sig")).get("model", {})
+    fork_type = cfg.model.extra.get("type_")
+    if fork_type in ("istft", "ms-istft", "mb-istft"):
+        raise ConfigError(f"{config_path}: a so-vits-svc-fork '{fork_type}' voice (iSTFT decoder); only NSF-HiFiGAN "
+                          "and Snake decoders are supported")
     try:
         obj = load_torch_file(ck)
     except UnsafeCheckpointError as e:

@@ -244,6 +244,13 @@ def test_missing_f0_decoder_disables_prediction(fixtures_dir: Path, tmp_path: Pa
     assert float((out - ref["infer_out"][0, 0]).abs().max()) < 1e-4
 
 
+def test_fork_istft_voice_is_refused_before_loading(fixtures_dir: Path, tmp_path: Path) -> None:
+    d = _voice_dir(fixtures_dir, tmp_path)
+    _edit_config(d, type_="ms-istft")
+    with pytest.raises(ConfigError, match="so-vits-svc-fork 'ms-istft' voice"):
+        load_voice(d)
+
+
 def test_spk_id_beyond_speaker_table(fixtures_dir: Path, tmp_path: Path) -> None:
     d = _voice_dir(fixtures_dir, tmp_path)
     cfg = json.loads((d / "config.json").read_text())
