@@ -7,11 +7,11 @@ import os
 import torch
 
 from svc_core.device import pick_device
-from svc_core.errors import SvcError
+from svc_core.errors import AudioError, SvcError
 from svc_core.settings import Settings
 from svc_core.weights import find_weights
 
-__all__ = ["load_content_encoder", "supported_encoders"]
+__all__ = ["encode_content", "load_content_encoder", "supported_encoders"]
 
 
 def supported_encoders() -> tuple[str, ...]:
@@ -48,3 +48,13 @@ def load_content_encoder(
     path = find_weights(key, explicit=explicit, voice_dir=voice_dir, weights_dir=weights_dir, settings=settings)
     dev = device if isinstance(device, torch.device) else pick_device(device)
     return load_encoder(name, path, dev)
+
+
+def encode_content(encoder, wav_16k: torch.Tensor) -> torch.Tensor:
+    """``encoder.encode(wav_16k)`` ([T_wav] at 16 kHz -> [T, dim]) with bad audio reported as AudioError."""
+    from vencoder.base import EncoderInputError
+
+    try:
+        return encoder.encode(wav_16k)
+    except EncoderInputError as e:
+        raise AudioError(str(e)) from None

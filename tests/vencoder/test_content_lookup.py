@@ -122,3 +122,13 @@ def test_hubertsoft_v02_file_name_and_cnhubert_hf_cache(tmp_path: Path, monkeypa
     wav = torch.randn(5000) * 0.2
     with torch.inference_mode():
         torch.testing.assert_close(enc.encode(wav), large(wav[None]).last_hidden_state[0], atol=1e-4, rtol=0)
+
+
+def test_encode_content_reports_bad_audio_as_audio_error(tiny_wavlm) -> None:
+    from svc_core.content import encode_content
+    from svc_core.errors import AudioError
+
+    enc = load_content_encoder("wavlmbase+", explicit=tiny_wavlm[0])
+    assert encode_content(enc, torch.zeros(720)).shape == (2, 64)
+    with pytest.raises(AudioError, match="too short for one frame"):
+        encode_content(enc, torch.zeros(100))
