@@ -49,13 +49,9 @@ _BLOCK = 16  # low-rate samples per block of the block-Toeplitz products
 
 
 def _replicate_pad(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
-    """[N, L] -> [N, left + L + right], edges repeated (a plain copy; F.pad's replicate kernel is slow on CPU)."""
-    length = x.shape[1]
-    out = x.new_empty(x.shape[0], left + length + right)
-    out[:, left : left + length] = x
-    out[:, :left] = x[:, :1]
-    out[:, left + length :] = x[:, -1:]
-    return out
+    """[N, L] -> [N, left + L + right], edges repeated (one concatenation; F.pad's replicate kernel is slow on CPU)."""
+    n = x.shape[0]
+    return torch.cat([x[:, :1].expand(n, left), x, x[:, -1:].expand(n, right)], dim=1)
 
 
 def _blocked_filter(xp: torch.Tensor, matrix: torch.Tensor, step: int, nblocks: int) -> torch.Tensor:
