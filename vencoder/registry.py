@@ -40,6 +40,7 @@ class EncoderSpec:
     kinds: tuple[str, ...]  # checkpoint families accepted (see vencoder.ssl.load.LoadedSSL.kind)
     pad: int = 0
     description: str = ""
+    normalize: bool | None = False  # waveform normalisation: None = as the checkpoint says (WavLM cfg)
 
 
 _SPECS: dict[str, EncoderSpec] = {
@@ -51,7 +52,8 @@ _SPECS: dict[str, EncoderSpec] = {
         EncoderSpec("hubertsoft", "hubert-soft", None, "proj", ("hubert-soft",), 40, "HuBERT-Soft units, 256-d"),
         EncoderSpec("cnhubertlarge", "cnhubert-large", None, None, ("fairseq", "hf"), 0,
                     "Chinese HuBERT Large, last layer, 1024-d"),
-        EncoderSpec("wavlmbase+", "wavlm-base-plus", None, None, ("wavlm", "hf"), 0, "WavLM Base+, last layer, 768-d"),
+        EncoderSpec("wavlmbase+", "wavlm-base-plus", None, None, ("wavlm", "hf"), 0, "WavLM Base+, last layer, 768-d",
+                    normalize=None),
     )
 }
 
@@ -100,6 +102,10 @@ def load_encoder(
     n_layers = len(loaded.model.layers)
     if spec.layer is not None and n_layers < spec.layer:
         raise CheckpointError(path, f"has {n_layers} layers; speech_encoder {name!r} uses layer {spec.layer}")
+    if spec.normalize is not None:
+        # so-vits-svc feeds fairseq HuBERT/ContentVec and HuBERT-Soft the raw waveform, whatever an HF
+        # preprocessor_config.json says; voices were trained on exactly that.
+        loaded.model.cfg.normalize = spec.normalize
     proj = None
     if spec.proj is not None:
         w, b = loaded.extras.get(f"{spec.proj}.weight"), loaded.extras.get(f"{spec.proj}.bias")

@@ -77,7 +77,8 @@ def test_contentvec_hf_folder_with_final_proj(tmp_path: Path) -> None:
     hf = jitter_(HubertModel(cfg)).eval()
     proj = torch.nn.Linear(32, 8)
     cfg.to_json_file(tmp_path / "config.json")
-    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"do_normalize": False}))
+    # so-vits-svc never normalises the waveform for ContentVec, even where a preprocessor config says so
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({"do_normalize": True}))
     sd = {**hf.state_dict(), "final_proj.weight": proj.weight.detach(), "final_proj.bias": proj.bias.detach()}
     torch.save(sd, tmp_path / "pytorch_model.bin")
     wav = torch.randn(20000) * 0.2
@@ -87,6 +88,7 @@ def test_contentvec_hf_folder_with_final_proj(tmp_path: Path) -> None:
         torch.testing.assert_close(enc12.encode(wav), hs[12][0], atol=1e-4, rtol=0)
         torch.testing.assert_close(enc9.encode(wav), proj(hs[9][0]), atol=1e-4, rtol=0)
     assert (enc12.dim, enc9.dim) == (32, 8)
+    assert load_ssl(tmp_path).model.cfg.normalize and not enc12.model.cfg.normalize
     # fp16 on disk (RVC hubert_base/pytorch_model.bin) is cast to float32
     torch.save({k: v.half() for k, v in sd.items()}, tmp_path / "pytorch_model.bin")
     assert load_encoder("vec768l12", tmp_path).dtype == torch.float32

@@ -82,11 +82,11 @@ class FeatureExtractor(nn.Module):
         w = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, k * c_in)
         return F.linear(frames, w, conv.bias)
 
-    def first_conv_stats(self, wav: torch.Tensor, block: int = 480_000) -> tuple[torch.Tensor, torch.Tensor]:
+    def first_conv_stats(self, wav: torch.Tensor, block: int = 160_000) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel mean and biased variance of conv 0's output over the whole waveform [B, T_wav].
 
-        Computed in blocks of ``block`` samples (float64 sums), so memory stays flat for long audio.
-        Returns ``(mean, var)``, each [B, 1, C].
+        Computed in blocks of ``block`` samples (per-block ``var_mean``, combined in float64), so memory stays
+        flat for long audio. Returns ``(mean, var)``, each [B, 1, C].
         """
         conv = self.convs[0]
         (k,), (s,) = conv.kernel_size, conv.stride
@@ -96,9 +96,11 @@ class FeatureExtractor(nn.Module):
         total_sq = torch.zeros_like(total)
         for a in range(0, n_out, per):
             b = min(n_out, a + per)
-            y = self._conv(wav[:, a * s : (b - 1) * s + k, None], conv).double()
-            total += y.sum(1, keepdim=True)
-            total_sq += (y * y).sum(1, keepdim=True)
+            y = self._conv(wav[:, a * s : (b - 1) * s + k, None], conv)
+            var_b, mean_b = torch.var_mean(y, dim=1, unbiased=False, keepdim=True)
+            mean_b = mean_b.double()
+            total += (b - a) * mean_b
+            total_sq += (b - a) * (var_b.double() + mean_b * mean_b)
         mean = total / n_out
         var = (total_sq / n_out - mean * mean).clamp_min(0.0)
         return mean.to(wav.dtype), var.to(wav.dtype)
