@@ -181,16 +181,20 @@ def test_kaiser_filter_is_a_unit_gain_lowpass() -> None:
     assert response[-1] < 0.05  # stop band at Nyquist
 
 
-def test_snake_beta_formula() -> None:
-    snake = SnakeBeta(3, alpha_logscale=True)
+@pytest.mark.parametrize("logscale", [True, False])
+def test_snake_beta_formula(logscale: bool) -> None:
+    snake = SnakeBeta(3, alpha_logscale=logscale)
     with torch.no_grad():
         snake.alpha.copy_(torch.tensor([0.0, 0.5, -1.0]))
-        snake.beta.copy_(torch.tensor([0.0, -0.3, 0.2]))
+        snake.beta.copy_(torch.tensor([0.0, -0.3, 0.2]) if logscale else torch.tensor([1.0, -0.5, 2.0]))
     x = torch.randn(2, 3, 10)
-    a, b = snake.alpha.exp().view(1, 3, 1), snake.beta.exp().view(1, 3, 1)
+    a, b = snake.alpha.view(1, 3, 1), snake.beta.view(1, 3, 1)
+    if logscale:
+        a, b = a.exp(), b.exp()
     expected = x + 1 / (b + 1e-9) * torch.sin(a * x) ** 2
-    with torch.no_grad():
-        assert torch.allclose(snake(x), expected, atol=1e-6)
+    assert torch.allclose(snake(x), expected, atol=1e-5)  # autograd path
+    with torch.inference_mode():
+        assert torch.allclose(snake(x), expected, atol=1e-5)  # in-place path
 
 
 def test_discriminators_and_losses_run_with_right_shapes() -> None:

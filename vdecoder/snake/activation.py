@@ -40,7 +40,8 @@ class SnakeBeta(nn.Module):
         alpha, inv_beta = self.coefficients()
         if torch.is_grad_enabled() and (x.requires_grad or self.alpha.requires_grad):
             return x + inv_beta * torch.sin(x * alpha) ** 2
-        # 4 passes instead of 5: inv_beta * sin^2 = (sqrt(inv_beta) * sin)^2, then x + t * t in one addcmul
-        t = torch.mul(x, alpha)
-        t.sin_().mul_(inv_beta.sqrt())
-        return torch.addcmul(x, t, t, out=t)
+        t = torch.mul(x, alpha).sin_()
+        if self.alpha_logscale:  # inv_beta > 0: inv_beta * sin^2 = (sqrt(inv_beta) * sin)^2, one pass fewer
+            t.mul_(inv_beta.sqrt())
+            return torch.addcmul(x, t, t, out=t)
+        return t.square_().mul_(inv_beta).add_(x)
