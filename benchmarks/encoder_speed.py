@@ -42,11 +42,17 @@ def _load(which: str, folder: Path) -> torch.nn.Module:
         return WavLMModel.from_pretrained(folder).eval()
     from vencoder.ssl.load import load_ssl
 
+    if which == "ours-encode":
+        from vencoder.registry import load_encoder
+
+        return load_encoder("wavlmbase+", folder, "cpu")
     return load_ssl(folder).model
 
 
 def _run(which: str, model: torch.nn.Module, wav: torch.Tensor) -> torch.Tensor:
     with torch.inference_mode():
+        if which == "ours-encode":  # the ContentEncoder path: chunked beyond 34 s
+            return model.encode(wav[0])[None]
         if which == "transformers":
             return model(wav).last_hidden_state
         return model(wav).last
@@ -92,7 +98,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--small", action="store_true", help="tiny model (smoke test of the script)")
     ap.add_argument("--no-memory", action="store_true", help="skip the child-process memory measurement")
-    ap.add_argument("--child", choices=("ours", "transformers"), help=argparse.SUPPRESS)
+    ap.add_argument("--flat-check", type=float, nargs="*", metavar="SECONDS",
+                    help="also measure ContentEncoder.encode peak memory at these lengths (chunked > 34 s)")
+    ap.add_argument("--child", choices=("ours", "transformers", "ours-encode"), help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -123,6 +131,14 @@ def main() -> None:
                 res = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 lines = res.stdout.strip().splitlines()
                 memory[name] = json.loads(lines[-1]) if res.returncode == 0 and lines else {"error": res.stderr[-300:]}
+        for secs in args.flat_check or ():
+            cmd = [sys.executable, __file__, "--child", "ours-encode", "--folder", str(folder),
+                   "--seconds", str(secs), "--threads", str(args.threads)]
+            res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            lines = res.stdout.strip().splitlines()
+            memory[f"ours_encode_{secs:g}s"] = (
+                json.loads(lines[-1]) if res.returncode == 0 and lines else {"error": res.stderr[-300:]}
+            )
     import transformers
 
     result = {
