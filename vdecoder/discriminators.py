@@ -29,6 +29,17 @@ def _norm(module: nn.Module, use_spectral_norm: bool) -> nn.Module:
     return nn.utils.spectral_norm(module) if use_spectral_norm else weight_norm(module)
 
 
+def _conv_stack(convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Convs with LeakyReLU(0.1), then conv_post; returns (flattened logits [B, N], every layer's output)."""
+    fmap = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LRELU_SLOPE)
+        fmap.append(x)
+    x = conv_post(x)
+    fmap.append(x)
+    return torch.flatten(x, 1, -1), fmap
+
+
 class DiscriminatorP(nn.Module):
     """Period discriminator: waveform folded to [B, 1, T_wav / period, period], 2-D convs along time."""
 
@@ -47,19 +58,12 @@ class DiscriminatorP(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """[B, 1, T_wav] -> (logits [B, N], feature maps)."""
-        fmap = []
         b, c, t = x.shape
         if t % self.period:
             n_pad = self.period - t % self.period
             x = F.pad(x, (0, n_pad), "reflect")
             t += n_pad
-        x = x.view(b, c, t // self.period, self.period)
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return _conv_stack(self.convs, self.conv_post, x.view(b, c, t // self.period, self.period))
 
 
 class DiscriminatorS(nn.Module):
@@ -80,13 +84,7 @@ class DiscriminatorS(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """[B, 1, T_wav] -> (logits [B, N], feature maps)."""
-        fmap = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LRELU_SLOPE)
-            fmap.append(x)
-        x = self.conv_post(x)
-        fmap.append(x)
-        return torch.flatten(x, 1, -1), fmap
+        return _conv_stack(self.convs, self.conv_post, x)
 
 
 class MultiPeriodDiscriminator(nn.Module):

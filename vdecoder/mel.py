@@ -73,6 +73,23 @@ def _check_wave(y: torch.Tensor, pad: int, name: str) -> torch.Tensor:
     return y
 
 
+def _stft_magnitude(y: torch.Tensor, n_fft: int, hop: int, win: int, center: bool, eps: float) -> torch.Tensor:
+    """sqrt(|STFT|^2 + eps) with a periodic Hann window of ``win``: [B, T_wav] (already padded) -> [B, F, N]."""
+    spec = torch.stft(
+        y,
+        n_fft,
+        hop_length=hop,
+        win_length=win,
+        window=_hann(win, y.dtype, str(y.device)),
+        center=center,
+        pad_mode="reflect",
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )
+    return torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + eps)
+
+
 def spectrogram_torch(
     y: torch.Tensor, n_fft: int, sampling_rate: int, hop_size: int, win_size: int, center: bool = False
 ) -> torch.Tensor:
@@ -80,20 +97,7 @@ def spectrogram_torch(
     pad = int((n_fft - hop_size) / 2)
     y = _check_wave(y, pad, "spectrogram_torch")
     y = F.pad(y.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
-    spec = torch.stft(
-        y,
-        n_fft,
-        hop_length=hop_size,
-        win_length=win_size,
-        window=_hann(win_size, y.dtype, str(y.device)),
-        center=center,
-        pad_mode="reflect",
-        normalized=False,
-        onesided=True,
-        return_complex=True,
-    )
-    spec = torch.view_as_real(spec)
-    return torch.sqrt(spec.pow(2).sum(-1) + 1e-6)
+    return _stft_magnitude(y, n_fft, hop_size, win_size, center, 1e-6)
 
 
 def spec_to_mel_torch(
@@ -159,19 +163,7 @@ class MelSTFT:
         pad_right = max((win_new - hop_new + 1) // 2, win_new - y.shape[-1] - pad_left)
         mode = "reflect" if pad_right < y.shape[-1] else "constant"
         y = F.pad(y.unsqueeze(1), (pad_left, pad_right), mode=mode).squeeze(1)
-        spec = torch.stft(
-            y,
-            n_fft_new,
-            hop_length=hop_new,
-            win_length=win_new,
-            window=_hann(win_new, y.dtype, str(y.device)),
-            center=center,
-            pad_mode="reflect",
-            normalized=False,
-            onesided=True,
-            return_complex=True,
-        )
-        spec = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + 1e-9)
+        spec = _stft_magnitude(y, n_fft_new, hop_new, win_new, center, 1e-9)
         if keyshift != 0:
             size = self.n_fft // 2 + 1
             if spec.shape[1] < size:

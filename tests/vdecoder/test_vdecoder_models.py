@@ -75,6 +75,14 @@ def test_remove_weight_norm_keeps_output(name: str) -> None:
     assert (after - before).abs().max().item() < 1e-5
 
 
+def test_runs_in_float64() -> None:
+    """The F0 source is built in float32 and cast to the model's dtype (here float64)."""
+    voc = _tiny("nsf-hifigan", "2").double().eval()
+    with torch.inference_mode():
+        y = voc(torch.randn(1, 16, 4, dtype=torch.float64), torch.full((1, 4), 250.0), torch.randn(1, 8, 1).double())
+    assert y.dtype == torch.float64 and y.shape == (1, 1, 64)
+
+
 def test_default_config_keys_and_shapes_equal_so_vits_svc(fixtures_dir: Path) -> None:
     keylist = fixtures_dir.parent / "compat" / "keylists" / "keys_sovits41.txt"
     expected = {}

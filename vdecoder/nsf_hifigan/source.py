@@ -128,7 +128,7 @@ class SourceModuleHnNSF(nn.Module):
         ``noise`` (std sine_amp / 3) is drawn after the sine noise, as in so-vits-svc, which draws it but
         whose generator never uses it; drawing it keeps the global RNG state identical afterwards.
         """
-        sine_waves, uv = self.l_sin_gen(f0, upp)
-        sine_merge = self.l_tanh(self.l_linear(sine_waves))
+        sine_waves, uv = self.l_sin_gen(f0, upp)  # float32 whatever the model dtype
+        sine_merge = self.l_tanh(self.l_linear(sine_waves.to(self.l_linear.weight.dtype)))
         noise = torch.randn_like(uv) * (self.sine_amp / 3)
         return sine_merge, noise, uv
