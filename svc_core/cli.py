@@ -25,7 +25,7 @@ def _add_doctor(sub: argparse._SubParsersAction) -> None:
 
 # Further subcommands live in their own modules ``svc_core.cli_<name>``; each exposes
 # ``add_parser(sub)`` and must not import torch at module level (``--help`` stays light).
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("convert", "pitch")
 
 
 def _subcommand_adders() -> list[Callable[[argparse._SubParsersAction], None]]:
