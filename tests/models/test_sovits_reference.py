@@ -27,7 +27,8 @@ def _err(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max())
 
 
-def _check_all_stages(net: SynthesizerTrn, ref: dict, with_decoder: bool = True) -> dict[str, float]:
+def _check_all_stages(net: SynthesizerTrn, ref: dict, with_decoder: bool = True,
+                      with_infer: bool = True) -> dict[str, float]:
     c, f0, uv = ref["c"], ref["f0"], ref["uv"]
     t = c.size(2)
     mask = torch.ones(1, 1, t)
@@ -49,6 +50,8 @@ def _check_all_stages(net: SynthesizerTrn, ref: dict, with_decoder: bool = True)
             return errs
         torch.manual_seed(1234)
         errs["dec"] = _err(net.dec(ref["flow_rev_out"], f0, ref["g"]), ref["dec_out"])
+        if not with_infer:
+            return errs
         o, _ = net.infer(c, f0, uv, g=ref["sid"], noice_scale=float(ref["infer_noise_scale"]),
                          seed=int(ref["infer_seed"]), vol=ref.get("vol"))
         errs["infer"] = _err(o, ref["infer_out"])
@@ -63,9 +66,9 @@ def test_load_voice_matches_sovits_reference(fixtures_dir: Path, variant: str) -
     assert not any(n.endswith("weight_g") for n, _ in voice.model.named_parameters())  # weight norm removed
     assert voice.has_f0_decoder == ("f0_decoder_out" in ref)
     assert voice.vol_embedding == ("vol" in ref)
-    errs = _check_all_stages(voice.model, ref)
+    errs = _check_all_stages(voice.model, ref, with_infer=False)
     assert max(errs.values()) < TOL, errs
-    # the public synthesize() path gives the same audio as so-vits-svc's infer()
+    # the public synthesize() path (SynthesizerTrn.infer) gives the same audio as so-vits-svc's infer()
     vol = ref["vol"][0] if "vol" in ref else None
     audio = voice.synthesize(ref["c"][0], ref["f0"][0], ref["uv"][0], int(ref["sid"][0]), vol=vol,
                              noise_scale=float(ref["infer_noise_scale"]), seed=int(ref["infer_seed"]))

@@ -264,7 +264,7 @@ def test_spk_id_beyond_speaker_table(fixtures_dir: Path, tmp_path: Path) -> None
 def test_speakers_mix_and_input_checks(fixtures_dir: Path) -> None:
     v = load_voice(fixtures_dir / "sovits41" / VEC768, device="cpu")
     ref = _ref(fixtures_dir)
-    c, f0, uv = ref["c"][0], ref["f0"][0], ref["uv"][0]
+    c, f0, uv = ref["c"][0, :, :12], ref["f0"][0, :12], ref["uv"][0, :12]  # 12 frames keep it fast
     assert v.speaker_id("spk2") == 2 and v.speaker_id(1) == 1 and v.speaker_id("0") == 0
     with pytest.raises(VoiceError, match=r"unknown speaker 'bob'.*spk0 \(0\), spk1 \(1\), spk2 \(2\)"):
         v.speaker_id("bob")
@@ -281,9 +281,9 @@ def test_speakers_mix_and_input_checks(fixtures_dir: Path) -> None:
     with pytest.raises(VoiceError, match=">= 0"):
         v.synthesize(c, f0, uv, {"spk0": -1})
     with pytest.raises(VoiceError, match=r"256 features per frame but voice .* expects 768"):
-        v.synthesize(torch.zeros(256, 40), f0, uv, 0)
-    with pytest.raises(VoiceError, match=r"f0 must be a tensor \[T\] with T = 40"):
-        v.synthesize(c, f0[:30], uv, 0)
+        v.synthesize(torch.zeros(256, 12), f0, uv, 0)
+    with pytest.raises(VoiceError, match=r"f0 must be a tensor \[T\] with T = 12"):
+        v.synthesize(c, f0[:10], uv, 0)
     bad = f0.clone()
     bad[3] = float("nan")
     with pytest.raises(VoiceError, match="f0 contains NaN"):
