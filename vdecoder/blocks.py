@@ -66,8 +66,7 @@ class ResBlock1(nn.Module):
         """[B, C, T] -> [B, C, T]."""
         for i, (c1, c2) in enumerate(zip(self.convs1, self.convs2, strict=True)):
             xt = c1(self.activations[2 * i](x))
-            xt = c2(self.activations[2 * i + 1](xt))
-            x = xt + x
+            x = c2(self.activations[2 * i + 1](xt)).add_(x)
         return x
 
     def remove_weight_norm(self) -> None:
@@ -96,7 +95,7 @@ class ResBlock2(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[B, C, T] -> [B, C, T]."""
         for conv, act in zip(self.convs, self.activations, strict=True):
-            x = conv(act(x)) + x
+            x = conv(act(x)).add_(x)
         return x
 
     def remove_weight_norm(self) -> None:

@@ -154,13 +154,13 @@ class NSFHiFiGANGenerator(Vocoder):
             x = x + self.cond(g)
         up_acts = getattr(self, self.up_activation_attr)
         for i in range(self.num_upsamples):
-            x = self.ups[i](up_acts[i](x))
-            x = x + self.noise_convs[i](har_source)
+            # in-place adds only on fresh outputs whose values autograd does not keep
+            x = self.ups[i](up_acts[i](x)).add_(self.noise_convs[i](har_source))
             blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
             xs = blocks[0](x)
             for block in blocks[1:]:
-                xs = xs + block(x)
-            x = xs / self.num_kernels
+                xs.add_(block(x))
+            x = xs.div_(self.num_kernels)
         x = self.conv_post(getattr(self, self.post_activation_attr)(x))
         return torch.tanh(x)
 
