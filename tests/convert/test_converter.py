@@ -320,3 +320,22 @@ def test_forced_split_of_long_voiced_slice() -> None:
     core[:3] = core[-3:] = False
     err = np.abs(cents(f0[core], 261.63))
     assert np.median(err) < 2 and np.mean(err < 20) > 0.9  # only the crossfades of the fake's unaligned phases deviate
+
+
+def test_bad_files_through_convert_file(tmp_path: Path) -> None:
+    conv = make_converter()
+    zero = tmp_path / "zero.wav"
+    sf.write(zero, np.zeros(0, np.float32), 44100)
+    with pytest.raises(AudioError, match=r"zero\.wav: no audio samples \(0 frames\)"):
+        conv.convert_file(zero, tmp_path / "o1.wav")
+    txt = tmp_path / "lyrics.txt"
+    txt.write_text("la la la " * 20)
+    with pytest.raises(AudioError, match=r"lyrics\.txt: unsupported format"):
+        conv.convert_file(txt, tmp_path / "o2.wav")
+    silent = tmp_path / "silent.flac"
+    sf.write(silent, np.zeros(44100 * 2 + 17, np.float32), 44100, subtype="PCM_16")
+    res = conv.convert_file(silent, tmp_path / "o3.wav")
+    y, sr = sf.read(tmp_path / "o3.wav", dtype="float32")
+    assert sr == 16000 and y.shape == (round((44100 * 2 + 17) * 16000 / 44100),) and not y.any()
+    assert conv.voice.calls == [] and res.warnings == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lyrics.txt", "o3.wav", "silent.flac", "zero.wav"]
