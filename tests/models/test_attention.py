@@ -97,3 +97,31 @@ def test_windowed_attention_backward() -> None:
     m(x, x).square().sum().backward()
     assert torch.isfinite(grad_fast).all()
     assert (grad_fast - x.grad).abs().max() < 1e-4
+
+
+def test_fast_path_never_builds_quadratic_relative_tensors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inference never materialises so-vits-svc's [T, 2T-1] relative tensors, and one query block's score/bias
+    tensor stays within the block budget (memory linear in T)."""
+
+    def boom(*_: object) -> None:
+        raise AssertionError("O(T^2) relative-position tensor built on the inference path")
+
+    monkeypatch.setattr(attn, "_relative_to_absolute", boom)
+    monkeypatch.setattr(attn, "_absolute_to_relative", boom)
+    budget = 2 * 1500 * 64
+    monkeypatch.setattr(attn, "_BLOCK_ELEMENTS", budget)
+    biggest = 0
+    real_flash = attn._flash_lse
+
+    def spy(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *a: object, attn_mask: torch.Tensor,
+            **kw: object) -> tuple[torch.Tensor, torch.Tensor]:
+        nonlocal biggest
+        biggest = max(biggest, attn_mask.numel())
+        return real_flash(q, k, v, *a, attn_mask=attn_mask, **kw)
+
+    monkeypatch.setattr(attn, "_flash_lse", spy)
+    enc = Encoder(16, 32, 2, 1, kernel_size=3).eval()
+    with torch.inference_mode():
+        out = enc(torch.randn(1, 16, 1500), torch.ones(1, 1, 1500))
+    assert out.shape == (1, 16, 1500) and bool(torch.isfinite(out).all())
+    assert 0 < biggest <= budget
