@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import FakeEncoder, FakeF0, SineVoice, tone
+from convert_fakes import FakeEncoder, FakeF0, SineVoice, tone
 
 import svc_core.cli
 import svc_core.convert

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from conftest import FakeEncoder, FakeF0, SineVoice, cents, make_converter, tone
+from convert_fakes import FakeEncoder, FakeF0, SineVoice, cents, make_converter, tone
 
 from svc_core.audio.slicer import SliceSettings
 from svc_core.convert import Converter, ConvertSettings, load_f0_curve, stretch_units, volume_frames

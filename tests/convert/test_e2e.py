@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import tone
+from convert_fakes import tone
 
 import svc_core.cli
 from svc_core.audio.slicer import SliceSettings

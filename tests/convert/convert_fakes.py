@@ -1,5 +1,7 @@
 """Small fakes for conversion tests: a framed log-energy content encoder, an FFT-peak tone detector, and an
-"F0-following decoder" voice whose synthesize renders a sine at the F0 it is given."""
+"F0-following decoder" voice whose synthesize renders a sine at the F0 it is given.
+(A uniquely named module, not conftest.py: other test folders have their own conftest.py.)
+"""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pytest
 import torch
 
 
@@ -118,12 +119,6 @@ def cents(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return 1200.0 * np.log2(np.asarray(a, np.float64) / np.asarray(b, np.float64))
 
 
-@pytest.fixture
-def fake_parts() -> tuple[SineVoice, FakeEncoder, FakeF0]:
-    """(voice, encoder, f0 extractor) fakes."""
-    return SineVoice(), FakeEncoder(), FakeF0()
-
-
 def make_converter(voice: Any = None, settings: Any = None, **kw: Any) -> Any:
     """A Converter over the fakes with ``settings`` (ConvertSettings or kwargs for it)."""
     from svc_core.convert import Converter, ConvertSettings
@@ -134,21 +129,3 @@ def make_converter(voice: Any = None, settings: Any = None, **kw: Any) -> Any:
         settings = ConvertSettings(**settings)
     voice = voice or SineVoice()
     return Converter(voice, FakeEncoder(voice.ssl_dim), FakeF0(), settings)
-
-
-@pytest.fixture
-def converter_factory() -> Any:
-    """make_converter(voice=None, settings=None, **settings_kwargs)."""
-    return make_converter
-
-
-@pytest.fixture
-def tone_fn() -> Any:
-    """tone(sr, seconds, hz, amp)."""
-    return tone
-
-
-@pytest.fixture
-def cents_fn() -> Any:
-    """cents(a, b)."""
-    return cents
