@@ -31,6 +31,14 @@ class _WeightNormHook:
         module.weight = self.compute(module)
 
 
+class _DetachWeightHook:
+    """Forward hook leaving a detached ``weight`` between calls, so the module can be deep-copied / pickled."""
+
+    def __call__(self, module: nn.Module, inputs: object, output: object) -> None:
+        """Drop the autograd history from the stored derived weight (the forward already used it)."""
+        module.weight = module.weight.detach()
+
+
 def _find_hook(module: nn.Module) -> tuple[int, _WeightNormHook] | None:
     for key, hook in module._forward_pre_hooks.items():
         if isinstance(hook, _WeightNormHook):
@@ -54,8 +62,9 @@ def weight_norm(module: nn.Module, dim: int = 0) -> nn.Module:
     module.register_parameter("weight_g", nn.Parameter(torch.norm_except_dim(weight, 2, dim).data))
     module.register_parameter("weight_v", nn.Parameter(weight.data))
     hook = _WeightNormHook(dim)
-    module.weight = hook.compute(module)
+    module.weight = hook.compute(module).detach()
     module.register_forward_pre_hook(hook)
+    module.register_forward_hook(_DetachWeightHook())
     return module
 
 
@@ -68,6 +77,8 @@ def remove_weight_norm(module: nn.Module) -> nn.Module:
     with torch.no_grad():
         weight = hook.compute(module).detach().clone()
     del module._forward_pre_hooks[key]
+    for post_key in [k for k, h in module._forward_hooks.items() if isinstance(h, _DetachWeightHook)]:
+        del module._forward_hooks[post_key]
     del module._parameters["weight_g"]
     del module._parameters["weight_v"]
     if "weight" in module.__dict__:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,17 @@ def test_remove_weight_norm_keeps_output(name: str) -> None:
     with torch.inference_mode():
         after = voc(x, f0, g)
     assert (after - before).abs().max().item() < 1e-5
+
+
+def test_weight_norm_module_deep_copies_and_trains() -> None:
+    voc = _tiny("nsf-hifigan", "1")
+    x, f0 = torch.randn(1, 16, 3), torch.full((1, 3), 200.0)
+    voc(x, f0).sum().backward()
+    twin = copy.deepcopy(voc)  # e.g. an EMA copy during training
+    torch.manual_seed(0)
+    a = voc(x, f0)
+    torch.manual_seed(0)
+    assert torch.equal(a, twin(x, f0))
 
 
 def test_runs_in_float64() -> None:
