@@ -118,11 +118,13 @@ def main() -> None:
         wav = torch.randn(1, int(args.seconds * 16000), generator=torch.Generator().manual_seed(0)) * 0.1
         outs = {name: _run(name, m, wav) for name, m in models.items()}  # warm-up + correctness
         times: dict[str, list[float]] = {name: [] for name in models}
+        cpu: dict[str, list[float]] = {name: [] for name in models}
         for _ in range(args.repeats):
             for name, m in models.items():  # interleaved, so load changes hit both alike
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 _run(name, m, wav)
                 times[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
         memory: dict[str, object] = {}
         if not args.no_memory:
             for name in models:
@@ -160,6 +162,7 @@ def main() -> None:
         },
         "time_ratio_min": round(min(times["ours"]) / min(times["transformers"]), 3),
         "time_ratio_median": round(statistics.median(times["ours"]) / statistics.median(times["transformers"]), 3),
+        "cpu_time_ratio_min": round(min(cpu["ours"]) / min(cpu["transformers"]), 3),
         "target_ratio": 0.8,
         "max_abs_diff": float((outs["ours"] - outs["transformers"]).abs().max()),
         "peak_memory": memory,
