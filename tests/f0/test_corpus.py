@@ -34,7 +34,9 @@ def clip_paths(corpus_dir):
     return paths
 
 
-@pytest.mark.parametrize("name", sorted(FLOORS))
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "crepe-tiny" else n for n in sorted(FLOORS)]
+)
 def test_corpus_accuracy(name: str, clip_paths) -> None:
     ex = get_extractor(name, device="cpu")
     pooled = pool_scores([score_corpus_clip(ex, p) for p in clip_paths])
