@@ -89,8 +89,41 @@ def _candidates(
     return freqs, strengths
 
 
+#: Frames per block of the parallel Viterbi (bounds memory at BLOCK * K^3 values).
+BLOCK = 32
+
+
+def _maxplus(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Batched max-plus matrix product: [B, K, K] x [B, K, K] -> [B, K, K], out[b,i,k] = max_j x[b,i,j] + y[b,j,k]."""
+    return (x[:, :, :, None] + y[:, None, :, :]).max(axis=2)
+
+
+def _prefix_maxplus(a: np.ndarray) -> np.ndarray:
+    """Inclusive prefix max-plus products of a [B, K, K] (Hillis-Steele scan, log2(B) vectorised steps)."""
+    p = a.copy()
+    shift = 1
+    while shift < p.shape[0]:
+        p[shift:] = _maxplus(p[:-shift], p[shift:])
+        shift *= 2
+    return p
+
+
+def _suffix_compose(f: np.ndarray) -> np.ndarray:
+    """r[t] = f[t] o f[t+1] o ... o f[-1] for index maps f [B, K] (pointer doubling, log2(B) vectorised steps)."""
+    r = f.copy()
+    shift = 1
+    while shift < r.shape[0]:
+        r[:-shift] = np.take_along_axis(r[:-shift], r[shift:], axis=1)
+        shift *= 2
+    return r
+
+
 def _viterbi(freqs: np.ndarray, strengths: np.ndarray, p: PraatParams) -> np.ndarray:
-    """Best path index per frame [N] maximising strengths minus Praat's transition costs."""
+    """Best path index per frame [N] maximising strengths minus Praat's transition costs.
+
+    The dynamic programme is evaluated as a max-plus prefix scan (vectorised over frames, in blocks of BLOCK
+    frames to bound memory) and the back-pointers are followed by pointer doubling, so no step loops over frames.
+    """
     n, k = freqs.shape
     voiced = freqs > 0
     logf = np.log2(np.where(voiced, freqs, 1.0))
@@ -98,17 +131,27 @@ def _viterbi(freqs: np.ndarray, strengths: np.ndarray, p: PraatParams) -> np.nda
     jump = p.octave_jump_cost * np.abs(logf[:-1, :, None] - logf[1:, None, :])
     vp, vn = voiced[:-1, :, None], voiced[1:, None, :]
     cost = np.where(vp & vn, jump, np.where(vp ^ vn, p.voiced_unvoiced_cost, 0.0))
-    back = np.zeros((n, k), np.int64)
-    score = strengths[0].copy()
-    # the recursion is sequential in time; each step is vectorised over the K x K candidate pairs
-    for t in range(1, n):
-        total = score[:, None] - cost[t - 1]
-        back[t] = total.argmax(axis=0)
-        score = total[back[t], np.arange(k)] + strengths[t]
+    # forward: delta[t] = max_j delta[t-1][j] - cost[t-1][j, :] + strengths[t]
+    trans = strengths[1:, None, :] - cost  # [N-1, K, K]
+    delta = np.empty((n, k))
+    delta[0] = strengths[0]
+    for b0 in range(0, n - 1, BLOCK):  # blocks of frames; within a block everything is one vectorised scan
+        pref = _prefix_maxplus(trans[b0 : b0 + BLOCK])
+        delta[b0 + 1 : b0 + 1 + pref.shape[0]] = (delta[b0][None, :, None] + pref).max(axis=1)
+    # back-pointers for every frame at once, then pointer doubling from the best final state
+    back = np.empty((n, k), np.int64)
+    back[0] = np.arange(k)
+    back[1:] = (delta[:-1, :, None] - cost).argmax(axis=1)
+    maps = np.concatenate([back[1:], np.arange(k)[None, :]])  # maps[t]: state at t+1 -> state at t
     path = np.empty(n, np.int64)
-    path[-1] = int(np.argmax(score))
-    for t in range(n - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
+    state = int(np.argmax(delta[-1]))
+    for b1 in range(n, 0, -BLOCK):  # blocks from the end; `state` is the path state at frame b1 - 1
+        b0 = max(0, b1 - BLOCK)
+        seg = maps[b0:b1].copy()
+        seg[-1] = np.arange(k)  # frame b1-1 maps to itself: the block ends at the known state
+        path[b0:b1] = _suffix_compose(seg)[:, state]
+        if b0 > 0:
+            state = int(maps[b0 - 1][path[b0]])
     return path
 
 

@@ -136,3 +136,37 @@ def test_crepe_full_vibrato(tone_44k) -> None:
     assert rpa(f0, v, truth) > 0.95
     _, v = ex("crepe-full").extract(np.zeros(sr // 2, np.float32), sr, hop)
     assert v.mean() <= 0.05
+
+
+def _sequential_viterbi(freqs: np.ndarray, strengths: np.ndarray, p) -> np.ndarray:
+    """Textbook frame-by-frame Viterbi with the same costs (reference for the scan version)."""
+    n, k = freqs.shape
+    voiced = freqs > 0
+    logf = np.log2(np.where(voiced, freqs, 1.0))
+    score = strengths[0].copy()
+    back = np.zeros((n, k), np.int64)
+    for t in range(1, n):
+        both = voiced[t - 1][:, None] & voiced[t][None, :]
+        one = voiced[t - 1][:, None] ^ voiced[t][None, :]
+        cost = np.where(both, p.octave_jump_cost * np.abs(logf[t - 1][:, None] - logf[t][None, :]),
+                        np.where(one, p.voiced_unvoiced_cost, 0.0))
+        total = score[:, None] - cost
+        back[t] = total.argmax(axis=0)
+        score = total[back[t], np.arange(k)] + strengths[t]
+    path = np.empty(n, np.int64)
+    path[-1] = int(np.argmax(score))
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+@pytest.mark.parametrize("n", [1, 2, 31, 32, 33, 100, 257])
+def test_pm_parallel_viterbi_equals_sequential(n: int) -> None:
+    from svc_core.f0.pm import PraatParams, _viterbi
+
+    rng = np.random.default_rng(n)
+    freqs = np.where(rng.random((n, 11)) < 0.2, 0.0, rng.uniform(60, 900, (n, 11)))
+    freqs[:, 0] = 0.0
+    strengths = rng.uniform(0, 1, (n, 11))
+    p = PraatParams()
+    np.testing.assert_array_equal(_viterbi(freqs, strengths, p), _sequential_viterbi(freqs, strengths, p))
