@@ -479,6 +479,7 @@ class Converter:
         f0_full = interpolate_unvoiced(f0_t, voiced)
         c = self._content(x, n_frames)
         vol = volume_frames(x, hop, n_frames) if self.voice.vol_embedding else None
+        _release_freed_memory()  # the encoder's activations are gone: hand them back before the decoder's arrive
         with torch.inference_mode():
             y = self.voice.synthesize(
                 c,
