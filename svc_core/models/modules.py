@@ -8,12 +8,13 @@ same parameter names and arithmetic so so-vits-svc checkpoints load with ``stric
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.weight_norm import WeightNorm
+
+from vdecoder.weight_norm import has_weight_norm as _has_wn
+from vdecoder.weight_norm import remove_weight_norm as _remove_wn
+from vdecoder.weight_norm import weight_norm as _weight_norm
 
 __all__ = [
     "DepthwiseSeparableConv1d",
@@ -31,19 +32,18 @@ __all__ = [
 
 
 def apply_weight_norm(module: nn.Module) -> nn.Module:
-    """Legacy ``torch.nn.utils.weight_norm`` on ``weight`` (keys ``weight_g``/``weight_v``, like so-vits-svc)."""
+    """Weight norm on ``weight`` in the legacy layout (keys ``weight_g``/``weight_v``, like so-vits-svc's
+    ``torch.nn.utils.weight_norm``; shared implementation from ``vdecoder.weight_norm``, deep-copyable)."""
     if isinstance(module, DepthwiseSeparableConv1d):
         module.depth_conv = apply_weight_norm(module.depth_conv)
         module.point_conv = apply_weight_norm(module.point_conv)
         return module
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return torch.nn.utils.weight_norm(module, name="weight")
+    return _weight_norm(module, dim=0)
 
 
 def has_weight_norm(module: nn.Module) -> bool:
-    """True if ``module`` itself carries a legacy weight-norm hook."""
-    return any(isinstance(h, WeightNorm) for h in module._forward_pre_hooks.values())
+    """True if ``module`` itself carries a legacy-layout weight-norm hook."""
+    return _has_wn(module)
 
 
 def remove_all_weight_norm(root: nn.Module, skip: tuple[nn.Module, ...] = ()) -> int:
@@ -56,7 +56,7 @@ def remove_all_weight_norm(root: nn.Module, skip: tuple[nn.Module, ...] = ()) ->
         if id(m) in skipped:
             continue
         if has_weight_norm(m):
-            torch.nn.utils.remove_weight_norm(m, name="weight")
+            _remove_wn(m)
             n += 1
     return n
 

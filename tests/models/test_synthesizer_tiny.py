@@ -142,3 +142,17 @@ def test_per_frame_speaker_mix() -> None:
             pytest.skip("vdecoder does not accept per-frame speaker conditioning g [B, gin, T] yet")
         raise
     assert float((single - per_frame).abs().max()) < 1e-6
+
+
+def test_deepcopy_with_weight_norm_after_training_step() -> None:
+    """Weight-normalised modules can be deep-copied (e.g. for EMA / checkpoint averaging) after a backward pass."""
+    import copy
+
+    net = build_tiny(flow_share_parameter=True)
+    x = tiny_inputs(t=11)
+    net(x["c"], x["f0"], x["uv"], torch.randn(1, 17, 11).abs())[0].sum().backward()
+    twin = copy.deepcopy(net).eval()
+    net.eval()
+    a, _ = net.infer(x["c"], x["f0"], x["uv"])
+    b, _ = twin.infer(x["c"], x["f0"], x["uv"])
+    assert torch.equal(a, b)
