@@ -698,17 +698,18 @@ def load_converter(voice_path: str | os.PathLike[str], settings: ConvertSettings
 
     settings = settings or ConvertSettings()
     settings.validate()
+    index_file: Path | None = None
+    if settings.retrieval_ratio > 0:  # before loading any model: fail fast
+        folder = Path(voice_path) if Path(voice_path).is_dir() else Path(voice_path).parent
+        index_file = Path(index_path) if index_path else find_index(folder)
+        if index_file is None:
+            raise SvcError(f"{folder}: retrieval ratio {settings.retrieval_ratio} needs a retrieval index "
+                           "(index.json or feature_and_index.pkl) in the voice folder, or pass one")
+    index = load_index(index_file) if index_file is not None else None
     device = pick_device(settings.device)
     voice = load_voice(voice_path, checkpoint=checkpoint, device=device)
     encoder = load_content_encoder(voice.speech_encoder, explicit=encoder_path, voice_dir=voice.folder,
                                    weights_dir=weights_dir, device=device)
     extractor = get_extractor(settings.f0_method or DEFAULT_EXTRACTOR, device=device, weights_dir=weights_dir,
                               voice_dir=voice.folder)
-    index = None
-    if settings.retrieval_ratio > 0:
-        p = Path(index_path) if index_path else find_index(voice.folder)
-        if p is None:
-            raise SvcError(f"{voice.folder}: retrieval ratio {settings.retrieval_ratio} needs a retrieval index "
-                           "(index.json or feature_and_index.pkl) in the voice folder, or pass one")
-        index = load_index(p)
     return Converter(voice, encoder, extractor, replace(settings), index=index, device=device)
