@@ -15,8 +15,10 @@ from svc_core.f0.decode import local_average_decode
 
 MODEL_SR = 16000
 MODEL_HOP = 160
-#: Max-salience threshold for voicing (torchfcpe's default is 0.006; chosen on the corpus, see tests/f0).
-DEFAULT_THRESHOLD = 0.05
+#: Max-salience threshold for voicing. Measured on 4 corpus clips (RPA 99.1 % for all three) and 1 s of white noise:
+#: 0.006 (torchfcpe's default) recall 99.7 %, false alarm 43 %, noise voiced 3.4 %; 0.05: 99.5 / 30 / 1.1 %;
+#: 0.1: 99.4 / 23 / 0 %.
+DEFAULT_THRESHOLD = 0.1
 
 _CACHE: dict[str, Any] = {}
 _LOCK = threading.Lock()
