@@ -104,3 +104,42 @@ def test_missing_index_and_weights_are_clear(fixtures_dir: Path, tmp_path: Path,
     shutil.copy(fixtures_dir / "wavlm" / "wavlm_tiny_base_plus" / "WavLM-tiny.pt", tmp_path / "WavLM-Base+.pt")
     with pytest.raises(SvcError, match="needs a retrieval index"):
         load_converter(fixtures_dir / VOICE, ConvertSettings(f0_method="pm", retrieval_ratio=0.5))
+
+
+def _tiny_voice(folder: Path, fixtures_dir: Path) -> Path:
+    """A tiny random so-vits-svc 4.0-style voice at 32 kHz (hop 320, 'left' unit stretch, no volume, 1 speaker)."""
+    import json
+
+    import torch
+
+    from svc_core.models.synthesizer import SynthesizerTrn
+    from svc_core.voices.config import VoiceConfig
+
+    cfg = json.loads((fixtures_dir / VOICE / "config.json").read_text())
+    cfg["data"].update({"sampling_rate": 32000, "hop_length": 320, "filter_length": 1280, "win_length": 1280,
+                        "mel_fmax": 16000})
+    del cfg["data"]["unit_interpolate_mode"]  # absent in 4.0 configs -> 'left'
+    cfg["model"].update({"upsample_rates": [10, 8, 2, 2], "upsample_kernel_sizes": [20, 16, 4, 4],
+                         "vol_embedding": False, "n_speakers": 1, "use_automatic_f0_prediction": False,
+                         "sampling_rate": 32000})
+    cfg["spk"] = {"solo": 0}
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(cfg))
+    vc = VoiceConfig.from_file(folder / "config.json")
+    torch.manual_seed(3)
+    m = SynthesizerTrn(vc.data.filter_length // 2 + 1, vc.train.segment_size // vc.data.hop_length,
+                       **vc.model.synthesizer_kwargs())
+    torch.save({"model": m.state_dict(), "iteration": 1, "optimizer": None, "learning_rate": 1e-4},
+               folder / "G_1.pth")
+    return folder
+
+
+def test_tiny_random_voice_other_rate(weights: Path, fixtures_dir: Path, tmp_path: Path) -> None:
+    voice = _tiny_voice(tmp_path / "v32k", fixtures_dir)
+    conv = load_converter(voice, ConvertSettings(f0_method="pm", transpose=12))
+    assert conv.voice.unit_interpolate_mode == "left" and not conv.voice.vol_embedding
+    sr = 48000
+    x = np.concatenate([np.zeros(sr // 2, np.float32), tone(sr, 1.1, 246.9), np.zeros(sr // 3, np.float32)])
+    y = conv.convert_array(x, sr)
+    assert abs(y.shape[0] - x.shape[0] * 32000 / sr) <= 320
+    assert np.isfinite(y).all() and np.abs(y).max() > 0
