@@ -174,6 +174,21 @@ def test_alias_free_snake_equals_literal_algorithm(length: int) -> None:
     assert xg.grad is not None and act.act.alpha.grad is not None
 
 
+def test_alias_free_time_chunks_give_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch.manual_seed(2)
+    act = snake_alias(4)
+    with torch.no_grad():
+        act.act.alpha.normal_(0, 0.5)
+        act.act.beta.normal_(0, 0.5)
+    x = torch.randn(2, 4, 3001)
+    with torch.inference_mode():
+        whole = act(x)  # 24k elements: below the default chunk size
+        monkeypatch.setattr(act, "chunk_elements", 8 * 150)  # -> 150-sample chunks
+        chunked = act(x)
+    assert (chunked - whole).abs().max().item() < 1e-6
+    assert (chunked - reference_alias_free(act, x)).abs().max().item() < 1e-5
+
+
 @pytest.mark.parametrize(("ratio", "kernel"), [(2, 12), (3, 12), (2, 8), (4, 16)])
 def test_resamplers_equal_direct_convolutions(ratio: int, kernel: int) -> None:
     torch.manual_seed(ratio * kernel)
