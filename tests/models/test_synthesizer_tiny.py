@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from tests.models.conftest import build_tiny, tiny_inputs
+from synth_tiny import build_tiny, tiny_inputs
 
 VARIANTS = {
     "residual": {},

@@ -1,10 +1,9 @@
-"""Tiny random-weight synthesizer configs for fast tests."""
+"""Tiny random-weight synthesizer configs for fast tests (imported by the tests in this folder)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import torch
 
 from svc_core.models.synthesizer import SynthesizerTrn
@@ -42,9 +41,3 @@ def tiny_inputs(t: int = 23, b: int = 1, seed: int = 1, ssl_dim: int = 12) -> di
     f0 = f0 * uv
     vol = torch.rand(b, t, generator=g)
     return {"c": c, "f0": f0, "uv": uv, "vol": vol}
-
-
-@pytest.fixture
-def tiny_net() -> SynthesizerTrn:
-    """Default tiny synthesizer (residual flow, F0 decoder, nsf-hifigan)."""
-    return build_tiny()
