@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -135,8 +136,8 @@ class Voice:
                 return self.speakers[speaker]
             if speaker.strip().isdigit() and int(speaker) < n_rows:
                 return int(speaker)
-        elif isinstance(speaker, int) and not isinstance(speaker, bool) and 0 <= speaker < n_rows:
-            return speaker
+        elif isinstance(speaker, numbers.Integral) and not isinstance(speaker, bool) and 0 <= int(speaker) < n_rows:
+            return int(speaker)  # also numpy / torch integer scalars
         listing = ", ".join(f"{name} ({sid})" for name, sid in self.speakers.items()) or "(none named)"
         raise VoiceError(f"unknown speaker {speaker!r} for voice {self.folder.name}; speakers: {listing}")
 

@@ -266,6 +266,9 @@ def test_speakers_mix_and_input_checks(fixtures_dir: Path) -> None:
     ref = _ref(fixtures_dir)
     c, f0, uv = ref["c"][0, :, :12], ref["f0"][0, :12], ref["uv"][0, :12]  # 12 frames keep it fast
     assert v.speaker_id("spk2") == 2 and v.speaker_id(1) == 1 and v.speaker_id("0") == 0
+    import numpy as np
+
+    assert v.speaker_id(np.int64(2)) == 2
     with pytest.raises(VoiceError, match=r"unknown speaker 'bob'.*spk0 \(0\), spk1 \(1\), spk2 \(2\)"):
         v.speaker_id("bob")
     with pytest.raises(VoiceError, match="unknown speaker 3"):
