@@ -137,7 +137,7 @@ class Voice:
             if speaker.strip().isdigit() and int(speaker) < n_rows:
                 return int(speaker)
         elif isinstance(speaker, numbers.Integral) and not isinstance(speaker, bool) and 0 <= int(speaker) < n_rows:
-            return int(speaker)  # also numpy / torch integer scalars
+            return int(speaker)  # also numpy integer scalars
         listing = ", ".join(f"{name} ({sid})" for name, sid in self.speakers.items()) or "(none named)"
         raise VoiceError(f"unknown speaker {speaker!r} for voice {self.folder.name}; speakers: {listing}")
 
