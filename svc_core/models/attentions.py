@@ -153,6 +153,12 @@ class MultiHeadAttention(nn.Module):
         """Relative key logits [B, H, T, 2w+1] for offsets -w..w (key j = i + offset)."""
         return torch.matmul(qs, self.emb_rel_k.unsqueeze(0).transpose(-2, -1))
 
+    def _band_keys(self, qs: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """In-window content logits [B, H, T, 2w+1]: qs_i . k_(i+o) for o in -w..w (zero outside the sequence)."""
+        w = self.window_size
+        k_win = F.pad(k, (0, 0, w, w)).unfold(2, 2 * w + 1, 1)  # [B, H, T, D, 2w+1] (a view)
+        return torch.matmul(qs.unsqueeze(-2), k_win).squeeze(-2)
+
     def _band_valid(self, t: int, device: torch.device) -> torch.Tensor:
         w = self.window_size
         j = torch.arange(t, device=device).unsqueeze(1) + torch.arange(-w, w + 1, device=device).unsqueeze(0)
@@ -174,7 +180,6 @@ class MultiHeadAttention(nn.Module):
 
     def _windowed_flash(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         b, h, t, dk = q.shape
-        w = self.window_size
         scale = 1.0 / math.sqrt(self.k_channels)
         qs = q * scale
         rel = self._band_logits(qs)  # [B, H, T, 2w+1]
@@ -191,31 +196,26 @@ class MultiHeadAttention(nn.Module):
         out = torch.cat(outs, 2) if len(outs) > 1 else outs[0]
         lse = torch.cat(lses, 2) if len(lses) > 1 else lses[0]
         # exact in-window probabilities from the log-sum-exp, for the relative values
-        k_pad = F.pad(k, (0, 0, w, w))
-        band = torch.stack([(qs * k_pad[:, :, i : i + t]).sum(-1) for i in range(2 * w + 1)], -1) + rel
+        band = self._band_keys(qs, k) + rel
         p_band = torch.exp(band - lse.unsqueeze(-1)) * self._band_valid(t, q.device)
         return out.to(q.dtype) + torch.matmul(p_band, self.emb_rel_v.unsqueeze(0))
 
     def _windowed_blocked(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Same maths with explicit softmax per query block (non-CPU devices / autograd)."""
         b, h, t, dk = q.shape
-        w = self.window_size
         qs = q / math.sqrt(self.k_channels)
         rel = self._band_logits(qs)
         valid = self._band_valid(t, q.device)
         rows = self._block_rows(b, t)
+        band = self._band_keys(qs, k) + rel
         outs = []
-        k_pad = F.pad(k, (0, 0, w, w))
         for r0 in range(0, t, rows):
             r1 = min(t, r0 + rows)
             scores = torch.matmul(qs[:, :, r0:r1], k.transpose(-2, -1))
             self._add_band(scores, rel, r0)
             lse = torch.logsumexp(scores, -1, keepdim=True)
             out = torch.matmul(torch.exp(scores - lse), v)
-            band = torch.stack(
-                [(qs[:, :, r0:r1] * k_pad[:, :, r0 + i : r1 + i]).sum(-1) for i in range(2 * w + 1)], -1
-            ) + rel[:, :, r0:r1]
-            p_band = torch.exp(band - lse) * valid[r0:r1]
+            p_band = torch.exp(band[:, :, r0:r1] - lse) * valid[r0:r1]
             outs.append(out + torch.matmul(p_band, self.emb_rel_v.unsqueeze(0)))
         return torch.cat(outs, 2) if len(outs) > 1 else outs[0]
 
