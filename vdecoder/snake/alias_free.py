@@ -177,10 +177,11 @@ class AliasFreeActivation1d(nn.Module):
     """Wrap any activation: upsample, activate, low-pass, downsample. [B, C, T] -> [B, C, T * up / down].
 
     ``activation`` maps [B, C, T'] -> [B, C, T'] elementwise along time (e.g. ``SnakeBeta``). When the up and
-    down ratios are equal, signals larger than ``chunk_elements`` (B * C * T) are processed in time chunks.
+    down ratios are equal, signals larger than ``chunk_elements`` (B * C * T) per torch thread are processed in
+    time chunks of that size.
     """
 
-    chunk_elements = 1 << 18
+    chunk_elements = 1 << 18  # per intra-op thread: about 1 MiB of input, 2 MiB at the upsampled rate
 
     def __init__(
         self,
@@ -203,7 +204,7 @@ class AliasFreeActivation1d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[B, C, T] -> [B, C, T * up_ratio / down_ratio]."""
         bsz, ch, length = x.shape
-        step = max(4 * self.halo, self.chunk_elements // max(1, bsz * ch))
+        step = max(4 * self.halo, self.chunk_elements * torch.get_num_threads() // max(1, bsz * ch))
         if self.upsample.ratio != self.downsample.ratio or length <= step + 2 * self.halo:
             return self._run(x)
         pieces = []
