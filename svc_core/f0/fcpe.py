@@ -3,6 +3,8 @@ decoded with our salience decoder so the voicing threshold is ours."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import threading
 from typing import Any
 
@@ -31,7 +33,9 @@ def load_bundled_fcpe(device: torch.device) -> Any:
         if key not in _CACHE:
             import torchfcpe
 
-            model = torchfcpe.spawn_bundled_infer_model(device=key)
+            # torchfcpe prints [INFO]/[WARN] lines to stdout while building; keep the CLI output clean.
+            with contextlib.redirect_stdout(io.StringIO()):
+                model = torchfcpe.spawn_bundled_infer_model(device=key)
             model.eval()
             _CACHE[key] = model
         return _CACHE[key]
