@@ -1,0 +1,1 @@
+"""NSF-HiFiGAN (so-vits-svc ``nsf-hifigan``): harmonic-plus-noise source and generator."""
