@@ -133,14 +133,14 @@ def test_per_frame_speaker_mix() -> None:
         f_b = net.f0_decoder(torch.randn(1, 16, t), torch.zeros(1, 1, t), mask, spk_emb=g_frames)
     assert float((a - b).abs().max()) < 1e-6
     assert f_a.shape == f_b.shape
-    try:
-        single, _ = net.infer(x["c"], x["f0"], x["uv"], g=torch.tensor([2]))
-        per_frame, _ = net.infer(x["c"], x["f0"], x["uv"], g=one_hot)
-    except ValueError as e:  # vdecoder currently accepts only g [B, gin, 1]
-        if "vocoder: g must be" in str(e):
-            pytest.skip("vdecoder does not accept per-frame speaker conditioning g [B, gin, T] yet")
-        raise
+    single, _ = net.infer(x["c"], x["f0"], x["uv"], g=torch.tensor([2]))
+    per_frame, _ = net.infer(x["c"], x["f0"], x["uv"], g=one_hot)
     assert float((single - per_frame).abs().max()) < 1e-6
+    switch = torch.zeros(t, 3)
+    switch[: t // 2, 0] = 1
+    switch[t // 2 :, 2] = 1
+    switched, _ = net.infer(x["c"], x["f0"], x["uv"], g=switch)
+    assert float((switched - per_frame).abs().max()) > 1e-5
 
 
 def test_deepcopy_with_weight_norm_after_training_step() -> None:

@@ -142,11 +142,12 @@ class NSFHiFiGANGenerator(Vocoder):
         if g is not None:
             if self.cond is None:
                 raise ValueError("vocoder: g given but the model has gin_channels = 0")
-            if g.dim() != 3 or g.shape[1] != self.gin_channels or g.shape[2] != 1 or g.shape[0] not in (1, x.shape[0]):
-                raise ValueError(f"vocoder: g must be [B, {self.gin_channels}, 1], got {tuple(g.shape)}")
+            bad_g = g.dim() != 3 or g.shape[1] != self.gin_channels
+            if bad_g or g.shape[2] not in (1, x.shape[2]) or g.shape[0] not in (1, x.shape[0]):
+                raise ValueError(f"vocoder: g must be [B, {self.gin_channels}, 1 or T], got {tuple(g.shape)}")
 
     def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        """x [B, C, T], f0 [B, T] Hz (0 = unvoiced), g [B, G, 1] (None: no speaker conditioning) -> [B, 1, T_wav]."""
+        """x [B, C, T], f0 [B, T] Hz (0 = unvoiced), g [B, G, 1 or T] (None: no speaker cond.) -> [B, 1, T_wav]."""
         self._check_inputs(x, f0, g)
         har_source = self.m_source(f0, self.hop_length)[0].transpose(1, 2)  # [B, 1, T_wav]
         x = self.conv_pre(x)
