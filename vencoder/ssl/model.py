@@ -48,6 +48,25 @@ def _gelu(x: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten.gelu_(x) if not torch.is_grad_enabled() else F.gelu(x)
 
 
+def channel_var_mean(x: torch.Tensor, block: int = 16_000) -> tuple[torch.Tensor, torch.Tensor]:
+    """Biased variance and mean over time of channels-last x [B, T, C] -> ([B, 1, C], [B, 1, C]).
+
+    Corrected two-pass (mean, then deviations in time blocks): several times faster on CPU than
+    ``torch.var_mean`` over the strided time axis, and no full-size temporary.
+    """
+    n = max(1, x.shape[1])
+    mean = x.mean(dim=1, keepdim=True)
+    s1 = torch.zeros_like(mean)
+    s2 = torch.zeros_like(mean)
+    for a in range(0, x.shape[1], block):
+        d = x[:, a : a + block] - mean
+        s1 += d.sum(dim=1, keepdim=True)
+        s2 += d.square_().sum(dim=1, keepdim=True)
+    # corrected two-pass: removes the rounding error of the first mean (exact for constant input)
+    s1 /= n
+    return (s2 / n - s1 * s1).clamp_min_(0.0), mean + s1
+
+
 class FeatureExtractor(nn.Module):
     """Strided conv stack: waveform [B, T_wav] -> features [B, T, C] (channels last).
 
@@ -97,7 +116,7 @@ class FeatureExtractor(nn.Module):
         for a in range(0, n_out, per):
             b = min(n_out, a + per)
             y = self._conv(wav[:, a * s : (b - 1) * s + k, None], conv)
-            var_b, mean_b = torch.var_mean(y, dim=1, unbiased=False, keepdim=True)
+            var_b, mean_b = channel_var_mean(y)
             mean_b = mean_b.double()
             total += (b - a) * mean_b
             total_sq += (b - a) * (var_b.double() + mean_b * mean_b)
@@ -117,7 +136,7 @@ class FeatureExtractor(nn.Module):
             elif i == 0:
                 gn: nn.GroupNorm = self.norms[0]  # type: ignore[assignment]
                 if first_stats is None:
-                    var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
+                    var, mean = channel_var_mean(x)
                 else:
                     mean, var = first_stats
                 scale = gn.weight * torch.rsqrt(var + gn.eps)
