@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from svc_core.models.attentions import FFT
-from svc_core.models.modules import WN, Flip, ResidualCouplingLayer, coupling_step
+from svc_core.models.modules import WN, AffineCoupling, Flip, ResidualCouplingLayer
 
 __all__ = ["ResidualCouplingBlock", "TransformerCouplingBlock", "TransformerCouplingLayer"]
 
@@ -69,7 +69,7 @@ class ResidualCouplingBlock(_CouplingStack):
             self.flows.append(Flip())
 
 
-class TransformerCouplingLayer(nn.Module):
+class TransformerCouplingLayer(AffineCoupling):
     """Affine coupling whose conditioner is a speaker-conditioned causal transformer (``FFT`` with ``isflow``)."""
 
     def __init__(
@@ -85,28 +85,11 @@ class TransformerCouplingLayer(nn.Module):
         wn_sharing_parameter: nn.Module | None = None,
         gin_channels: int = 0,
     ) -> None:
-        if channels % 2 != 0:
-            raise ValueError(f"coupling channels must be even, got {channels}")
-        super().__init__()
-        self.channels = channels
-        self.half_channels = channels // 2
-        self.mean_only = mean_only
-        self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
-        self.enc = (
-            FFT(hidden_channels, filter_channels, n_heads, n_layers, kernel_size, p_dropout, isflow=True,
-                gin_channels=gin_channels)
-            if wn_sharing_parameter is None
-            else wn_sharing_parameter
+        enc = wn_sharing_parameter if wn_sharing_parameter is not None else FFT(
+            hidden_channels, filter_channels, n_heads, n_layers, kernel_size, p_dropout, isflow=True,
+            gin_channels=gin_channels,
         )
-        self.post = nn.Conv1d(hidden_channels, self.half_channels * (2 - int(mean_only)), 1)
-        self.post.weight.data.zero_()
-        self.post.bias.data.zero_()
-
-    def forward(
-        self, x: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None = None, reverse: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """x [B, C, T] -> x' [B, C, T] (plus log-determinant [B] when not reverse)."""
-        return coupling_step(self, x, x_mask, g, reverse)
+        super().__init__(channels, hidden_channels, enc, mean_only)
 
 
 class TransformerCouplingBlock(_CouplingStack):

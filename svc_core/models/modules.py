@@ -196,8 +196,35 @@ class Flip(nn.Module):
         return x, torch.zeros(x.size(0), dtype=x.dtype, device=x.device)
 
 
-class ResidualCouplingLayer(nn.Module):
-    """Affine coupling: the second channel half is shifted (and scaled) by a WN of the first half."""
+class AffineCoupling(nn.Module):
+    """Affine coupling: the second channel half is shifted (and scaled) by ``enc`` applied to the first half.
+
+    ``enc`` is the conditioner (a WN or a causal transformer), built by the subclass or shared between layers.
+    """
+
+    def __init__(self, channels: int, hidden_channels: int, enc: nn.Module, mean_only: bool) -> None:
+        if channels % 2 != 0:
+            raise ValueError(f"coupling channels must be even, got {channels}")
+        super().__init__()
+        self.channels = channels
+        self.hidden_channels = hidden_channels
+        self.half_channels = channels // 2
+        self.mean_only = mean_only
+        self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
+        self.enc = enc
+        self.post = nn.Conv1d(hidden_channels, self.half_channels * (2 - int(mean_only)), 1)
+        self.post.weight.data.zero_()
+        self.post.bias.data.zero_()
+
+    def forward(
+        self, x: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None = None, reverse: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """x [B, C, T] -> x' [B, C, T] (plus log-determinant [B] when not reverse)."""
+        return coupling_step(self, x, x_mask, g, reverse)
+
+
+class ResidualCouplingLayer(AffineCoupling):
+    """Affine coupling whose conditioner is a WN (non-causal dilated conv stack)."""
 
     def __init__(
         self,
@@ -212,29 +239,11 @@ class ResidualCouplingLayer(nn.Module):
         wn_sharing_parameter: nn.Module | None = None,
         use_depthwise_conv: bool = False,
     ) -> None:
-        if channels % 2 != 0:
-            raise ValueError(f"coupling channels must be even, got {channels}")
-        super().__init__()
-        self.channels = channels
-        self.hidden_channels = hidden_channels
-        self.half_channels = channels // 2
-        self.mean_only = mean_only
-        self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
-        self.enc = (
-            WN(hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels=gin_channels, p_dropout=p_dropout,
-               use_depthwise_conv=use_depthwise_conv)
-            if wn_sharing_parameter is None
-            else wn_sharing_parameter
+        enc = wn_sharing_parameter if wn_sharing_parameter is not None else WN(
+            hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels=gin_channels, p_dropout=p_dropout,
+            use_depthwise_conv=use_depthwise_conv,
         )
-        self.post = nn.Conv1d(hidden_channels, self.half_channels * (2 - int(mean_only)), 1)
-        self.post.weight.data.zero_()
-        self.post.bias.data.zero_()
-
-    def forward(
-        self, x: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None = None, reverse: bool = False
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """x [B, C, T] -> x' [B, C, T] (plus log-determinant [B] when not reverse)."""
-        return coupling_step(self, x, x_mask, g, reverse)
+        super().__init__(channels, hidden_channels, enc, mean_only)
 
 
 def coupling_step(
