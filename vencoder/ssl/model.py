@@ -124,10 +124,35 @@ class FeatureExtractor(nn.Module):
         var = (total_sq / n_out - mean * mean).clamp_min(0.0)
         return mean.to(wav.dtype), var.to(wav.dtype)
 
+    def _forward_channels_first(
+        self, wav: torch.Tensor, first_stats: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> torch.Tensor:
+        """``default`` mode (GroupNorm after conv 0 only) as channels-first conv1d (oneDNN): [B, T_wav] -> [B, T, C].
+
+        Faster on CPU than the channels-last matmul path for the wide 512 -> 512 convs, and needs no transpose of
+        the long conv-0 output.
+        """
+        conv0 = self.convs[0]
+        y = F.conv1d(wav[:, None, :], conv0.weight, conv0.bias, stride=conv0.stride)  # [B, C, T0]
+        if first_stats is None:
+            var, mean = torch.var_mean(y, dim=2, unbiased=False, keepdim=True)
+        else:
+            mean, var = (t.transpose(1, 2) for t in first_stats)
+        gn: nn.GroupNorm = self.norms[0]  # type: ignore[assignment]
+        scale = gn.weight[:, None] * torch.rsqrt(var + gn.eps)
+        bias = gn.bias[:, None]
+        y = (y - mean) * scale + bias if torch.is_grad_enabled() else y.sub_(mean).mul_(scale).add_(bias)
+        y = _gelu(y)
+        for conv in list(self.convs)[1:]:
+            y = _gelu(F.conv1d(y, conv.weight, conv.bias, stride=conv.stride))
+        return y.transpose(1, 2)
+
     def forward(
         self, wav: torch.Tensor, first_stats: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
         """[B, T_wav] -> [B, T, C]; ``first_stats`` replaces the GroupNorm statistics (chunked encoding)."""
+        if self.mode != "layer_norm":
+            return self._forward_channels_first(wav, first_stats)
         x = wav[:, :, None]
         for i, conv in enumerate(self.convs):
             x = self._conv(x, conv)
