@@ -8,6 +8,8 @@ Same parameter names (``flow.flows.N.*``, ``flow.wn.*``) and arithmetic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -18,9 +20,23 @@ __all__ = ["ResidualCouplingBlock", "TransformerCouplingBlock", "TransformerCoup
 
 
 class _CouplingStack(nn.Module):
-    """Alternating coupling layers and channel flips, run forwards (training) or in reverse (inference)."""
+    """Alternating coupling layers and channel flips, run forwards (training) or in reverse (inference).
 
-    flows: nn.ModuleList
+    ``make_layer(shared)`` builds one coupling layer; ``shared`` is the conditioner every layer uses when
+    parameters are shared (so-vits ``flow_share_parameter``, stored as ``wn``), else None.
+    """
+
+    def __init__(
+        self, channels: int, n_flows: int, shared: nn.Module | None, make_layer: Callable[[nn.Module | None], nn.Module]
+    ) -> None:
+        super().__init__()
+        self.channels = channels
+        self.n_flows = n_flows
+        self.flows = nn.ModuleList()
+        self.wn = shared
+        for _ in range(n_flows):
+            self.flows.append(make_layer(shared))
+            self.flows.append(Flip())
 
     def forward(
         self, x: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None = None, reverse: bool = False
@@ -50,23 +66,18 @@ class ResidualCouplingBlock(_CouplingStack):
         share_parameter: bool = False,
         use_depthwise_conv: bool = False,
     ) -> None:
-        super().__init__()
-        self.channels = channels
-        self.n_flows = n_flows
-        self.flows = nn.ModuleList()
-        self.wn = (
+        shared = (
             WN(hidden_channels, kernel_size, dilation_rate, n_layers, p_dropout=0, gin_channels=gin_channels,
                use_depthwise_conv=use_depthwise_conv)
             if share_parameter
             else None
         )
-        for _ in range(n_flows):
-            self.flows.append(
-                ResidualCouplingLayer(channels, hidden_channels, kernel_size, dilation_rate, n_layers,
-                                      gin_channels=gin_channels, mean_only=True, wn_sharing_parameter=self.wn,
-                                      use_depthwise_conv=use_depthwise_conv)
-            )
-            self.flows.append(Flip())
+        super().__init__(
+            channels, n_flows, shared,
+            lambda wn: ResidualCouplingLayer(channels, hidden_channels, kernel_size, dilation_rate, n_layers,
+                                             gin_channels=gin_channels, mean_only=True, wn_sharing_parameter=wn,
+                                             use_depthwise_conv=use_depthwise_conv),
+        )
 
 
 class TransformerCouplingLayer(AffineCoupling):
@@ -108,20 +119,15 @@ class TransformerCouplingBlock(_CouplingStack):
         gin_channels: int = 0,
         share_parameter: bool = False,
     ) -> None:
-        super().__init__()
-        self.channels = channels
-        self.n_flows = n_flows
-        self.flows = nn.ModuleList()
-        self.wn = (
+        shared = (
             FFT(hidden_channels, filter_channels, n_heads, n_layers, kernel_size, p_dropout, isflow=True,
                 gin_channels=gin_channels)
             if share_parameter
             else None
         )
-        for _ in range(n_flows):
-            self.flows.append(
-                TransformerCouplingLayer(channels, hidden_channels, kernel_size, n_layers, n_heads, p_dropout,
-                                         filter_channels, mean_only=True, wn_sharing_parameter=self.wn,
-                                         gin_channels=gin_channels)
-            )
-            self.flows.append(Flip())
+        super().__init__(
+            channels, n_flows, shared,
+            lambda wn: TransformerCouplingLayer(channels, hidden_channels, kernel_size, n_layers, n_heads, p_dropout,
+                                                filter_channels, mean_only=True, wn_sharing_parameter=wn,
+                                                gin_channels=gin_channels),
+        )
