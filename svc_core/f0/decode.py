@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
+import numpy as np
 import torch
+
+from svc_core.dsp import resample
+from svc_core.f0.base import F0Extractor
 
 #: Cents (relative to 10 Hz) of bin 0 of the CREPE/RMVPE 360-bin grid; bin i is at 20*i + this.
 CENTS_BIN0 = 1997.3794084376191
@@ -43,3 +49,33 @@ def local_average_decode(
     voiced = conf > threshold
     f0 = torch.where(voiced, cents_to_hz(avg), torch.zeros_like(avg))
     return f0, voiced, conf
+
+
+class SalienceExtractor(F0Extractor):
+    """F0 from a 16 kHz, 10 ms-hop network that outputs salience over cent bins (RMVPE, FCPE).
+
+    Subclasses give ``salience_with_cents`` and ``frame_offset`` (samples from ``i * hop`` to frame i's centre);
+    resampling, local-average decoding and frame times are shared here.
+    """
+
+    sample_rate = 16000
+    hop = 160
+    frame_offset = 0.0
+    threshold: float
+
+    @abstractmethod
+    def salience_with_cents(self, wav16: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Salience [1, N, n_bins] for 16 kHz audio [T_wav] and the cents of each bin [n_bins]."""
+
+    def extract_native(
+        self, wav: np.ndarray, sr: int, f0_min: float, f0_max: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pitch on the network's own 10 ms grid: (frame centres s [N], f0 Hz [N], voiced bool [N])."""
+        x = resample(wav, sr, self.sample_rate)
+        if x.shape[0] == 0:
+            x = np.zeros(1, np.float32)
+        sal, cents = self.salience_with_cents(x)
+        f0, voiced, _ = local_average_decode(sal, cents, self.threshold)
+        f0_np = f0[0].cpu().double().numpy()
+        times = (np.arange(f0_np.shape[0]) * self.hop + self.frame_offset) / self.sample_rate
+        return times, f0_np, voiced[0].cpu().numpy()

@@ -11,9 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from svc_core.dsp import resample
-from svc_core.f0.base import F0Extractor
-from svc_core.f0.decode import local_average_decode
+from svc_core.f0.decode import SalienceExtractor
 
 MODEL_SR = 16000
 MODEL_HOP = 160
@@ -41,16 +39,17 @@ def load_bundled_fcpe(device: torch.device) -> Any:
         return _CACHE[key]
 
 
-class FcpeExtractor(F0Extractor):
+class FcpeExtractor(SalienceExtractor):
     """FCPE on 16 kHz audio, 10 ms frames centred at i*160 + 80 samples (torchfcpe pads (1024-160)/2 each side)."""
 
     name = "fcpe"
+    frame_offset = MODEL_HOP / 2
 
     def __init__(self, device: torch.device | None = None, threshold: float = DEFAULT_THRESHOLD) -> None:
         self.device = device if device is not None else torch.device("cpu")
         self.threshold = float(threshold)
 
-    def salience(self, wav16: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def salience_with_cents(self, wav16: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Salience [1, N, 360] and the model's cents table [360] for 16 kHz audio [T_wav]."""
         bundle = load_bundled_fcpe(self.device)
         x = torch.from_numpy(np.ascontiguousarray(wav16, np.float32)).to(self.device)[None, :, None]
@@ -58,17 +57,3 @@ class FcpeExtractor(F0Extractor):
             mel = bundle.wav2mel(x, MODEL_SR)
             sal = bundle.model(mel)
         return sal.float(), bundle.model.cent_table.float()
-
-    def extract_native(
-        self, wav: np.ndarray, sr: int, f0_min: float, f0_max: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """FCPE on its 10 ms grid."""
-        x = resample(wav, sr, MODEL_SR)
-        if x.shape[0] == 0:
-            x = np.zeros(1, np.float32)
-        sal, cents = self.salience(x)
-        f0, voiced, _ = local_average_decode(sal, cents, self.threshold)
-        f0_np = f0[0].cpu().double().numpy()
-        v_np = voiced[0].cpu().numpy()
-        times = (np.arange(f0_np.shape[0]) * MODEL_HOP + MODEL_HOP / 2) / MODEL_SR
-        return times, f0_np, v_np

@@ -20,10 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from svc_core.dsp import resample
 from svc_core.errors import SvcError
-from svc_core.f0.base import F0Extractor
-from svc_core.f0.decode import cents_table, local_average_decode
+from svc_core.f0.decode import SalienceExtractor, cents_table
 
 MODEL_SR = 16000
 MODEL_HOP = 160
@@ -283,7 +281,7 @@ _CACHE: dict[tuple[str, str, float], E2E] = {}
 _LOCK = threading.Lock()
 
 
-class RmvpeExtractor(F0Extractor):
+class RmvpeExtractor(SalienceExtractor):
     """RMVPE on 16 kHz audio, 10 ms frames centred at i*160 samples; f0 by local weighted average + threshold."""
 
     name = "rmvpe"
@@ -334,15 +332,6 @@ class RmvpeExtractor(F0Extractor):
             sal = self.model(mel)[:, :n]
         return sal.float()
 
-    def extract_native(
-        self, wav: np.ndarray, sr: int, f0_min: float, f0_max: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """RMVPE on its 10 ms grid."""
-        x = resample(wav, sr, MODEL_SR)
-        if x.shape[0] == 0:
-            x = np.zeros(1, np.float32)
-        sal = self.salience(x)
-        f0, voiced, _ = local_average_decode(sal, self._cents, self.threshold)
-        f0_np = f0[0].cpu().double().numpy()
-        times = np.arange(f0_np.shape[0]) * MODEL_HOP / MODEL_SR
-        return times, f0_np, voiced[0].cpu().numpy()
+    def salience_with_cents(self, wav16: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Salience [1, N, 360] and the 20-cent bin table [360]."""
+        return self.salience(wav16), self._cents
