@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -113,6 +114,10 @@ def _first_line(msg: str) -> str:
 
 
 def _culprit(msg: str) -> str:
+    """The global the weights-only unpickler refused, read from torch's message (either wording)."""
+    m = re.search(r"GLOBAL ([\w.]+)", msg)
+    if m:
+        return m.group(1)
     for line in msg.splitlines():
         line = line.strip()
         if line.startswith("WeightsUnpickler error:"):

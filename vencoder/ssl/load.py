@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from vencoder.safe_load import CheckpointError, UnsafeCheckpointError, load_safetensors_file, load_torch_file
+from vencoder.safe_load import CheckpointError, load_safetensors_file, load_torch_file
 from vencoder.ssl.config import SSLConfig
 from vencoder.ssl.convert import KeyMismatchError, from_hf, from_hubert_soft, from_original, load_into
 from vencoder.ssl.model import SSLModel
@@ -47,31 +47,12 @@ class LoadedSSL:
     extras: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-_ALLOWED_NAMES = {"fairseq.data.dictionary.Dictionary", "argparse.Namespace"}
-
-
 def read_checkpoint(path: str | os.PathLike[str]) -> Any:
     """weights_only load of a ``.pt`` file, allowing only the inert fairseq Dictionary stand-in and Namespace.
 
-    Zip files are first scanned for the globals they reference; anything beyond the default torch allow-list
-    and those two names is refused by name before unpickling starts.
+    Any other global is refused by the weights-only unpickler and reported by name (UnsafeCheckpointError).
     """
-    p = Path(path)
-    if p.is_file():
-        try:
-            with p.open("rb") as f:
-                is_zip = f.read(4) == b"PK\x03\x04"
-            needed = torch.serialization.get_unsafe_globals_in_checkpoint(p) if is_zip else []
-        except Exception:  # damaged archive: load_torch_file below reports it with the reason
-            needed = []
-        extra = sorted(set(needed) - _ALLOWED_NAMES)
-        if extra:
-            raise UnsafeCheckpointError(
-                p,
-                f"refused: loading it would run code stored in the file ({', '.join(extra[:5])}). "
-                "Model files from the internet are untrusted; nothing was executed.",
-            )
-    return load_torch_file(p, allowed_globals=ALLOWED_GLOBALS)
+    return load_torch_file(path, allowed_globals=ALLOWED_GLOBALS)
 
 
 def _build(cfg: SSLConfig, sd: dict[str, torch.Tensor], path: Path, kind: str, extras: dict) -> LoadedSSL:
