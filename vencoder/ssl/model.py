@@ -48,13 +48,35 @@ def _gelu(x: torch.Tensor) -> torch.Tensor:
     return torch.ops.aten.gelu_(x) if not torch.is_grad_enabled() else F.gelu(x)
 
 
+def _fused_conv_gelu_available() -> bool:
+    """Whether oneDNN's fused conv + GELU op (the one torch's inductor uses on CPU) is present in this build."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        torch.ops.mkldnn._convolution_pointwise  # noqa: B018 - attribute lookup raises when not registered
+    except (AttributeError, RuntimeError):
+        return False
+    return True
+
+
+_FUSED_CONV_GELU = _fused_conv_gelu_available()
+
+
+def _fused_path(x: torch.Tensor) -> bool:
+    """Use the fused oneDNN conv + GELU op for this input: CPU, float32, inference (no autograd graph)."""
+    return _FUSED_CONV_GELU and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
+
+
 class FeatureExtractor(nn.Module):
     """Strided conv stack: waveform [B, T_wav] -> features [B, T, C] (channels last).
 
-    ``default`` mode: GroupNorm(C, C) after conv 0 only (statistics over the whole time axis), run as
-    channels-first ``conv1d`` (oneDNN is fastest for the wide 512 -> 512 convs); ``layer_norm`` mode: LayerNorm
-    over channels after every conv, each conv one matmul over strided frames of the channels-last signal (no
-    transposes between layers). GELU after each block. Weights keep the ``nn.Conv1d`` layout.
+    ``default`` mode: GroupNorm(C, C) after conv 0 only, with statistics over the whole time axis. Conv 0 has a
+    single input channel, so its output statistics follow exactly from the mean and covariance of the k-sample
+    input frames (a k x k matrix, accumulated in float64): the norm is folded into conv 0's weights and the
+    131 MB-per-20 s conv-0 output is never reduced over. On CPU inference the wide 512 -> 512 convs then run as
+    oneDNN conv + GELU fused ops on a channels-last signal (no layout reorders, no separate GELU pass); elsewhere
+    as plain ``conv1d`` + GELU. ``layer_norm`` mode: LayerNorm over channels after every conv, each conv one
+    matmul over strided frames of the channels-last signal. Weights keep the ``nn.Conv1d`` layout.
     """
 
     def __init__(self, layers: list[tuple[int, int, int]], mode: str, conv_bias: bool) -> None:
@@ -72,72 +94,88 @@ class FeatureExtractor(nn.Module):
             c_in = dim
 
     @staticmethod
-    def _conv(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
-        """Channels-last strided conv: [B, T_in, C_in] -> [B, T_out, C_out]."""
+    def _frames(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+        """Strided frames of a channels-last signal: [B, T_in, C_in] -> [B, T_out, k * C_in] (a view)."""
         (k,), (s,) = conv.kernel_size, conv.stride
         b, t_in, c_in = x.shape
         t_out = (t_in - k) // s + 1
+        if t_out < 1:
+            raise ValueError(f"{t_in} input steps are fewer than the kernel size {k}")
         x = x.contiguous()
-        frames = x.as_strided((b, t_out, k * c_in), (x.stride(0), s * c_in, 1))
-        w = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, k * c_in)
-        return F.linear(frames, w, conv.bias)
+        return x.as_strided((b, t_out, k * c_in), (x.stride(0), s * c_in, 1))
 
-    def _conv0(self, wav: torch.Tensor) -> torch.Tensor:
-        """Conv 0 as a channels-first conv1d: [B, T_wav] -> [B, C, T0]."""
-        conv = self.convs[0]
-        return F.conv1d(wav[:, None, :], conv.weight, conv.bias, stride=conv.stride)
+    @classmethod
+    def _conv(cls, x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+        """Channels-last strided conv: [B, T_in, C_in] -> [B, T_out, C_out]."""
+        w = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, -1)
+        return F.linear(cls._frames(x, conv), w, conv.bias)
 
-    def first_conv_stats(self, wav: torch.Tensor, block: int = 160_000) -> tuple[torch.Tensor, torch.Tensor]:
+    def first_conv_stats(self, wav: torch.Tensor, block: int = 1_600_000) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-channel mean and biased variance of conv 0's output over the whole waveform [B, T_wav].
 
-        Computed in blocks of ``block`` samples (per-block ``var_mean``, combined in float64), so memory stays
-        flat for long audio. Returns ``(mean, var)``, each [B, C, 1].
+        Exact in closed form: with frame mean ``mu`` and covariance ``S`` (float64, accumulated in blocks of
+        ``block`` samples so memory stays flat), channel c has mean ``w_c . mu + b_c`` and variance
+        ``w_c^T S w_c``. Returns ``(mean, var)``, each [B, C, 1] in the waveform's dtype.
         """
         conv = self.convs[0]
-        (k,), (s,) = conv.kernel_size, conv.stride
-        n_out = (wav.shape[-1] - k) // s + 1
-        per = max(1, block // s)
-        total = torch.zeros(wav.shape[0], conv.out_channels, 1, dtype=torch.float64, device=wav.device)
-        total_sq = torch.zeros_like(total)
-        for a in range(0, n_out, per):
-            b = min(n_out, a + per)
-            var_b, mean_b = torch.var_mean(self._conv0(wav[:, a * s : (b - 1) * s + k]), dim=2, unbiased=False,
-                                           keepdim=True)
-            mean_b = mean_b.double()
-            total += (b - a) * mean_b
-            total_sq += (b - a) * (var_b.double() + mean_b * mean_b)
-        mean = total / n_out
-        var = (total_sq / n_out - mean * mean).clamp_min(0.0)
-        return mean.to(wav.dtype), var.to(wav.dtype)
+        frames = self._frames(wav[:, :, None], conv)  # [B, N, k]
+        n = frames.shape[1]
+        per = max(1, block // conv.stride[0])
+        s1 = frames.new_zeros(frames.shape[0], frames.shape[2], dtype=torch.float64)
+        s2 = frames.new_zeros(frames.shape[0], frames.shape[2], frames.shape[2], dtype=torch.float64)
+        for a in range(0, n, per):
+            f = frames[:, a : a + per].double()
+            s1 += f.sum(1)
+            s2 += f.transpose(1, 2) @ f
+        mu = s1 / n
+        cov = s2 / n - mu[:, :, None] * mu[:, None, :]
+        w = conv.weight[:, 0, :].double()  # [C, k]
+        mean = mu @ w.T
+        if conv.bias is not None:
+            mean = mean + conv.bias.double()
+        var = torch.einsum("ck,bkl,cl->bc", w, cov, w).clamp_min(0.0)
+        return mean[:, :, None].to(wav.dtype), var[:, :, None].to(wav.dtype)
 
-    def _forward_channels_first(
+    def _conv0_normed(
         self, wav: torch.Tensor, first_stats: tuple[torch.Tensor, torch.Tensor] | None
     ) -> torch.Tensor:
-        """``default`` mode (GroupNorm after conv 0 only) as channels-first conv1d (oneDNN): [B, T_wav] -> [B, T, C].
-
-        Faster on CPU than the channels-last matmul path for the wide 512 -> 512 convs, and needs no transpose of
-        the long conv-0 output.
-        """
-        y = self._conv0(wav)  # [B, C, T0]
-        if first_stats is None:
-            var, mean = torch.var_mean(y, dim=2, unbiased=False, keepdim=True)
-        else:
-            mean, var = first_stats
+        """Conv 0 with the GroupNorm folded into its weights, then GELU: [B, T_wav] -> [B, T0, C] (channels last)."""
+        conv = self.convs[0]
         gn: nn.GroupNorm = self.norms[0]  # type: ignore[assignment]
-        scale = gn.weight[:, None] * torch.rsqrt(var + gn.eps)
-        bias = gn.bias[:, None]
-        y = (y - mean) * scale + bias if torch.is_grad_enabled() else y.sub_(mean).mul_(scale).add_(bias)
-        y = _gelu(y)
-        for conv in list(self.convs)[1:]:
-            y = _gelu(F.conv1d(y, conv.weight, conv.bias, stride=conv.stride))
-        return y.transpose(1, 2)
+        mean, var = first_stats if first_stats is not None else self.first_conv_stats(wav)
+        scale = gn.weight * torch.rsqrt(var[:, :, 0] + gn.eps)  # [B, C]
+        bias = gn.bias - mean[:, :, 0] * scale
+        if conv.bias is not None:
+            bias = bias + conv.bias * scale
+        w = conv.weight[:, 0, :][None] * scale[:, :, None]  # [B, C, k]
+        y = torch.baddbmm(bias[:, None, :], self._frames(wav[:, :, None], conv), w.transpose(1, 2))
+        return _gelu(y)
+
+    def _forward_default(
+        self, wav: torch.Tensor, first_stats: tuple[torch.Tensor, torch.Tensor] | None
+    ) -> torch.Tensor:
+        """``default`` mode: [B, T_wav] -> [B, T, C]."""
+        y = self._conv0_normed(wav, first_stats)  # [B, T0, C]
+        convs = list(self.convs)[1:]
+        if _fused_path(y):
+            x = y.transpose(1, 2).unsqueeze(2)  # [B, C, 1, T0] in channels-last layout: no copy
+            for conv in convs:
+                x = torch.ops.mkldnn._convolution_pointwise(
+                    x, conv.weight.unsqueeze(2), conv.bias, [0, 0], [1, conv.stride[0]], [1, 1], 1, "gelu", [],
+                    "none",
+                )
+            return x.squeeze(2).transpose(1, 2)
+        x = y.transpose(1, 2)
+        for conv in convs:
+            x = _gelu(F.conv1d(x, conv.weight, conv.bias, stride=conv.stride))
+        return x.transpose(1, 2)
 
     def forward(
         self, wav: torch.Tensor, first_stats: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> torch.Tensor:
         """[B, T_wav] -> [B, T, C]; ``first_stats`` (default mode) replaces the GroupNorm stats (chunking)."""
         if self.mode != "layer_norm":
-            return self._forward_channels_first(wav, first_stats)
+            return self._forward_default(wav, first_stats)
         x = wav[:, :, None]
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x = _gelu(norm(self._conv(x, conv)))
@@ -154,6 +192,13 @@ class PositionalConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[B, T, D] -> [B, T, D]."""
+        if _fused_path(x):  # oneDNN grouped conv + GELU straight on the channels-last signal
+            c = self.conv
+            y = torch.ops.mkldnn._convolution_pointwise(
+                x.contiguous().transpose(1, 2).unsqueeze(2), c.weight.unsqueeze(2), c.bias, [0, c.padding[0]],
+                [1, 1], [1, 1], c.groups, "gelu", [], "none",
+            ).squeeze(2)
+            return (y[..., : -self.trim] if self.trim else y).transpose(1, 2)
         y = self.conv(x.transpose(1, 2))
         if self.trim:
             y = y[..., : -self.trim]
@@ -174,8 +219,14 @@ class SelfAttention(nn.Module):
             self.gate = nn.Linear(self.head_dim, 8)
             self.gate_const = nn.Parameter(torch.ones(heads))
 
-    def forward(self, x: torch.Tensor, pos_bias: torch.Tensor | None) -> torch.Tensor:
-        """x [B, T, D], pos_bias [H, T, T] (ungated bucket bias) or None -> [B, T, D]."""
+    def forward(
+        self, x: torch.Tensor, pos_bias: torch.Tensor | None, mask_buffer: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x [B, T, D], pos_bias [H, T, T] (ungated bucket bias) or None -> [B, T, D].
+
+        ``mask_buffer`` ([B, H, T, T], inference only) receives the gated bias instead of a fresh allocation, so
+        the layers reuse one block of memory (each fresh 48 MB-per-20 s mask costs page faults as well as writes).
+        """
         b, t, d = x.shape
         h, hd = self.heads, self.head_dim
         q, k, v = F.linear(x, self.qkv.weight, self.qkv.bias).view(b, t, 3, h, hd).permute(2, 0, 3, 1, 4).unbind(0)
@@ -190,7 +241,7 @@ class SelfAttention(nn.Module):
                 g = torch.sigmoid(F.linear(x, torch.block_diag(*([w2] * h)), b2.repeat(h))).view(b, t, h, 2)
                 ga, gb = g.unbind(-1)
                 gate = ga * (gb * self.gate_const - 1.0) + 2.0  # [B, T, H]
-                mask = gate.transpose(1, 2)[..., None] * pos_bias  # [B, H, T, T]
+                mask = torch.mul(gate.transpose(1, 2)[..., None], pos_bias, out=mask_buffer)  # [B, H, T, T]
             else:
                 mask = pos_bias[None]
             mask = mask.to(q.dtype)
@@ -211,12 +262,14 @@ class EncoderLayer(nn.Module):
         self.fc2 = nn.Linear(cfg.encoder_ffn_embed_dim, d)
         self.ffn_norm = nn.LayerNorm(d, eps=cfg.layer_norm_eps)
 
-    def forward(self, x: torch.Tensor, pos_bias: torch.Tensor | None) -> torch.Tensor:
-        """[B, T, D] -> [B, T, D]."""
+    def forward(
+        self, x: torch.Tensor, pos_bias: torch.Tensor | None, mask_buffer: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """[B, T, D] -> [B, T, D]; ``mask_buffer`` as in :meth:`SelfAttention.forward`."""
         if self.pre_norm:
-            x = x + self.attn(self.attn_norm(x), pos_bias)
+            x = x + self.attn(self.attn_norm(x), pos_bias, mask_buffer)
             return x + self.fc2(_gelu(self.fc1(self.ffn_norm(x))))
-        x = self.attn_norm(x + self.attn(x, pos_bias))
+        x = self.attn_norm(x + self.attn(x, pos_bias, mask_buffer))
         return self.ffn_norm(x + self.fc2(_gelu(self.fc1(x))))
 
 
@@ -261,7 +314,7 @@ class SSLModel(nn.Module):
             return None
         pos = torch.arange(t, device=device)
         buckets = relative_position_buckets(pos[None, :] - pos[:, None], self.cfg.num_buckets, self.cfg.max_distance)
-        return self.rel_attn_embed(buckets).permute(2, 0, 1).contiguous()
+        return self.rel_attn_embed.weight.t()[:, buckets]  # [H, T, T], gathered straight into head-major layout
 
     def normalize_wave(self, wav: torch.Tensor) -> torch.Tensor:
         """Zero-mean unit-variance per item (``cfg.normalize``, WavLM-Large); identity otherwise. [B, T_wav]."""
@@ -309,8 +362,11 @@ class SSLModel(nn.Module):
         hidden = [x] if return_hidden else None
         stop = n if output_layer is None else output_layer
         bias = self.position_bias(x.shape[1], x.device) if stop > 0 else None
+        buffer = None
+        if bias is not None and self.cfg.gru_rel_pos and not torch.is_grad_enabled():
+            buffer = bias.new_empty((x.shape[0], *bias.shape), dtype=x.dtype)
         for layer in self.layers[:stop]:
-            x = layer(x, bias)
+            x = layer(x, bias, buffer)
             if hidden is not None:
                 hidden.append(x)
         if output_layer is None and self.cfg.layer_norm_first:
