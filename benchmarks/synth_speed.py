@@ -2,11 +2,16 @@
 
 Default so-vits-svc 4.1 44.1 kHz config (hidden 192, filter 768, 6 layers, 2 heads, upsample_initial_channel 512,
 rates [8, 8, 2, 2, 2], gin 768, ssl_dim 768 / vec768l12, F0 decoder on, NSF-HiFiGAN), random weights, CPU,
-2 threads. Two modes of the same model and weights, each timed in a fresh child process (so peak memory is its own):
+2 threads. Two modes of the same model and weights, timed interleaved in one process (the first mode alternates),
+each repeat on a new length (the slices of a real conversion all differ) and on one length repeated:
 
-- ``ours``: weight norm removed, ``torch.inference_mode``, exact linear-memory windowed attention.
+- ``ours``: weight norm removed, ``torch.inference_mode``, exact linear-memory windowed attention, the
+  channels-last NSF-HiFiGAN inference path (``vdecoder.channels_last``).
 - ``reference``: how so-vits-svc runs it: weight norm kept, ``torch.no_grad``, O(T^2) attention maths
-  (relative logits over [T, 2T-1]) over the whole input.
+  (relative logits over [T, 2T-1]) over the whole input, the decoder as so-vits-svc's channels-first convs.
+  (It shares our vectorised SineGen, which is cheaper than so-vits-svc's, so the reference is if anything fast.)
+
+Peak memory of one inference per mode is measured in a fresh child process.
 
 so-vits-svc itself cannot run here (no network), so its own figure from PEERS.md is printed for context, labelled
 as not measured in this run. Prints one JSON object.
@@ -24,9 +29,7 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -75,96 +78,121 @@ def _inputs(seconds: float, ssl_dim: int) -> dict[str, torch.Tensor]:
             "g": torch.zeros(1, dtype=torch.long)}
 
 
-def _worker(mode: str, seconds: float, repeats: int, threads: int, small: bool, out_path: str) -> None:
-    torch.set_num_threads(threads)
+def _prepare(mode: str, small: bool) -> Any:
+    """The model as each mode runs it: ``ours`` (weight norm removed) or ``reference`` (so-vits-svc's way)."""
     net = _build(small)
     if mode == "ours":
         net.remove_weight_norm()
-        ctx = torch.inference_mode
     else:
         net.set_attention_impl("reference")
-        ctx = torch.no_grad
-    rss_model = _status_kib("VmRSS")
-    warm = _inputs(1.0, net.ssl_dim)
+    return net
+
+
+def _infer(mode: str, net: Any, x: dict[str, torch.Tensor]) -> torch.Tensor:
+    ctx = torch.inference_mode if mode == "ours" else torch.no_grad
     with ctx():
-        net.infer(warm["c"], warm["f0"], warm["uv"], g=warm["g"])
-    x = _inputs(seconds, net.ssl_dim)
-    times = []
-    out = None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        with ctx():
-            out, _ = net.infer(x["c"], x["f0"], x["uv"], g=x["g"])
-        times.append(time.perf_counter() - t0)
-    # one more pass, stage by stage (same maths as infer)
-    stages: dict[str, float] = {}
-    with ctx():
+        return net.infer(x["c"], x["f0"], x["uv"], g=x["g"])[0]
+
+
+def _stages(net: Any, x: dict[str, torch.Tensor]) -> dict[str, float]:
+    """One pass of our path, stage by stage (same maths as infer)."""
+    from svc_core.models.pitch import f0_to_coarse
+
+    with torch.inference_mode():
         torch.manual_seed(52468)
         t0 = time.perf_counter()
         gg = net.speaker_embedding(x["g"])
         mask = torch.ones(1, 1, x["c"].size(2))
         h = net.content_prenet(x["c"], x["uv"], mask)
-        from svc_core.models.pitch import f0_to_coarse
-
         z_p, _, _, _ = net.enc_p(h, mask, f0=f0_to_coarse(x["f0"]), noice_scale=0.35)
         t1 = time.perf_counter()
         z = net.flow(z_p, mask, g=gg, reverse=True)
         t2 = time.perf_counter()
         net.dec(z, x["f0"], gg)
         t3 = time.perf_counter()
-    stages = {"prior_enc_p_s": t1 - t0, "flow_s": t2 - t1, "decoder_s": t3 - t2}
-    torch.save(out, out_path)
-    med = statistics.median(times)
-    print(json.dumps({
-        "mode": mode, "seconds_audio": seconds, "frames": int(x["c"].size(2)), "repeats": repeats,
-        "median_s": med, "min_s": min(times), "rtf": med / seconds,
-        "stages_one_pass": stages,
-        "peak_rss_mib": _status_kib("VmHWM") / 1024, "model_rss_mib": rss_model / 1024,
-    }))
+    return {"prior_enc_p_s": t1 - t0, "flow_s": t2 - t1, "decoder_s": t3 - t2}
 
 
-def _run_child(mode: str, seconds: float, args: argparse.Namespace, out_path: Path) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--worker", mode, "--seconds", str(seconds), "--repeats", str(args.repeats),
-           "--threads", str(args.threads), "--out", str(out_path)] + (["--small"] if args.small else [])
+def _memory_worker(mode: str, seconds: float, threads: int, small: bool) -> None:
+    """Peak resident memory of one inference of ``mode`` (fresh process, so peaks do not mix)."""
+    torch.set_num_threads(threads)
+    net = _prepare(mode, small)
+    rss_model = _status_kib("VmRSS")
+    _infer(mode, net, _inputs(seconds, net.ssl_dim))
+    print(json.dumps({"peak_rss_mib": _status_kib("VmHWM") / 1024, "model_rss_mib": rss_model / 1024}))
+
+
+def _memory(mode: str, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--memory-worker", mode, "--seconds", str(seconds),
+           "--threads", str(args.threads)] + (["--small"] if args.small else [])
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
-        return {"mode": mode, "error": (res.stderr or res.stdout).strip().splitlines()[-1:]}
+        return {"error": (res.stderr or res.stdout).strip().splitlines()[-1:]}
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def _summary(times: list[float], seconds: float) -> dict[str, float]:
+    med = statistics.median(times)
+    return {"median_s": round(med, 3), "min_s": round(min(times), 3), "rtf": round(med / seconds, 3)}
+
+
+def _time_modes(nets: dict[str, Any], seconds: float, repeats: int, new_lengths: bool) -> dict[str, list[float]]:
+    """Interleaved timings (the first mode alternates). ``new_lengths``: every repeat is one frame longer, as the
+    slices of a real conversion differ in length (oneDNN builds new kernels for every new shape)."""
+    times: dict[str, list[float]] = {m: [] for m in nets}
+    order = list(nets)
+    for r in range(repeats):
+        x = _inputs(seconds + (r + 1) * 512 / SR if new_lengths else seconds, _ssl_dim(nets))
+        for mode in order if r % 2 == 0 else order[::-1]:
+            t0 = time.perf_counter()
+            _infer(mode, nets[mode], x)
+            times[mode].append(time.perf_counter() - t0)
+    return times
+
+
+def _ssl_dim(nets: dict[str, Any]) -> int:
+    return next(iter(nets.values())).ssl_dim
+
+
 def main() -> None:
-    """Run every (duration, mode) in its own process and print one JSON object."""
+    """Time both modes interleaved in one process, measure peak memory in child processes, print one JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--small", action="store_true", help="tiny model (quick check of the script)")
-    ap.add_argument("--modes", nargs="+", default=["ours", "reference"], choices=["ours", "reference"])
-    ap.add_argument("--worker", choices=["ours", "reference"], help=argparse.SUPPRESS)
-    ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--no-memory", action="store_true", help="skip the child-process peak-memory measurement")
+    ap.add_argument("--memory-worker", choices=["ours", "reference"], help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.worker:
-        _worker(args.worker, args.seconds[0], args.repeats, args.threads, args.small, args.out)
+    if args.memory_worker:
+        _memory_worker(args.memory_worker, args.seconds[0], args.threads, args.small)
         return
     torch.set_num_threads(args.threads)
+    nets = {mode: _prepare(mode, args.small) for mode in ("ours", "reference")}
+    warm = _inputs(1.0, _ssl_dim(nets))
+    for mode, net in nets.items():
+        _infer(mode, net, warm)
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for seconds in args.seconds:
-            key = f"{seconds:g}s"
-            entry: dict[str, Any] = {}
-            outs = {}
-            for mode in args.modes:
-                path = Path(tmp) / f"{mode}_{key}.pt"
-                entry[mode] = _run_child(mode, seconds, args, path)
-                if path.exists():
-                    outs[mode] = torch.load(path, weights_only=True)
-            if "ours" in outs and "reference" in outs:
-                entry["time_ratio_ours_over_reference"] = entry["ours"]["median_s"] / entry["reference"]["median_s"]
-                entry["peak_ratio_ours_over_reference"] = (entry["ours"]["peak_rss_mib"]
-                                                           / entry["reference"]["peak_rss_mib"])
-                entry["max_abs_output_diff"] = float((outs["ours"] - outs["reference"]).abs().max())
-            results[key] = entry
-    ours = {k: v["ours"]["rtf"] for k, v in results.items() if "rtf" in v.get("ours", {})}
+    for seconds in args.seconds:
+        x = _inputs(seconds, _ssl_dim(nets))
+        outs = {}
+        for mode, net in nets.items():
+            torch.manual_seed(1234)
+            outs[mode] = _infer(mode, net, x)  # same seed: same noise draws, so outputs must agree
+        entry: dict[str, Any] = {"max_abs_output_diff": float((outs["ours"] - outs["reference"]).abs().max())}
+        for key, new in (("new_length_each_repeat", True), ("same_length_repeated", False)):
+            times = _time_modes(nets, seconds, args.repeats, new)
+            entry[key] = {mode: _summary(t, seconds) for mode, t in times.items()}
+            entry[key]["time_ratio_ours_over_reference"] = round(
+                statistics.median(times["ours"]) / statistics.median(times["reference"]), 3)
+        entry["ours_stages_one_pass"] = {k: round(v, 3) for k, v in _stages(nets["ours"], x).items()}
+        if not args.no_memory:
+            mem = {mode: _memory(mode, seconds, args) for mode in nets}
+            entry["peak_memory"] = mem
+            if all("peak_rss_mib" in m for m in mem.values()):
+                entry["peak_ratio_ours_over_reference"] = round(
+                    mem["ours"]["peak_rss_mib"] / mem["reference"]["peak_rss_mib"], 3)
+        results[f"{seconds:g}s"] = entry
     print(json.dumps({
         "benchmark": "synth_speed",
         "device": "cpu",
@@ -172,8 +200,8 @@ def main() -> None:
         "torch": torch.__version__,
         "torch_threads": args.threads,
         "model": "tiny (--small)" if args.small else "so-vits-svc 4.1 default 44.1 kHz, random weights",
+        "repeats": args.repeats,
         "results": results,
-        "ours_rtf_by_length": ours,
         "peers_so_vits_svc_not_same_run": PEERS,
     }, indent=2))
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from vdecoder.channels_last import conv1d_cl4, leaky_slope
 from vdecoder.weight_norm import remove_weight_norm, weight_norm
 
 __all__ = ["LRELU_SLOPE", "ActivationFactory", "get_padding", "leaky_relu_factory", "ResBlock1", "ResBlock2"]
@@ -69,6 +71,17 @@ class ResBlock1(nn.Module):
             x = c2(self.activations[2 * i + 1](xt)).add_(x)
         return x
 
+    def supports_channels_last(self) -> bool:
+        """Whether :meth:`forward_cl4` applies: every activation is a LeakyReLU."""
+        return all(leaky_slope(a) is not None for a in self.activations)
+
+    def forward_cl4(self, x: torch.Tensor) -> torch.Tensor:
+        """Inference on a channels-last [B, C, 1, T] signal (LeakyReLU activations only) -> [B, C, 1, T]."""
+        for i, (c1, c2) in enumerate(zip(self.convs1, self.convs2, strict=True)):
+            xt = conv1d_cl4(c1, F.leaky_relu(x, leaky_slope(self.activations[2 * i])))
+            x = conv1d_cl4(c2, F.leaky_relu(xt, leaky_slope(self.activations[2 * i + 1]), inplace=True)).add_(x)
+        return x
+
     def remove_weight_norm(self) -> None:
         """Fold weight norm of every conv (inference)."""
         for conv in [*self.convs1, *self.convs2]:
@@ -96,6 +109,16 @@ class ResBlock2(nn.Module):
         """[B, C, T] -> [B, C, T]."""
         for conv, act in zip(self.convs, self.activations, strict=True):
             x = conv(act(x)).add_(x)
+        return x
+
+    def supports_channels_last(self) -> bool:
+        """Whether :meth:`forward_cl4` applies: every activation is a LeakyReLU."""
+        return all(leaky_slope(a) is not None for a in self.activations)
+
+    def forward_cl4(self, x: torch.Tensor) -> torch.Tensor:
+        """Inference on a channels-last [B, C, 1, T] signal (LeakyReLU activations only) -> [B, C, 1, T]."""
+        for conv, act in zip(self.convs, self.activations, strict=True):
+            x = conv1d_cl4(conv, F.leaky_relu(x, leaky_slope(act))).add_(x)
         return x
 
     def remove_weight_norm(self) -> None:

@@ -13,10 +13,12 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vdecoder.base import Vocoder
 from vdecoder.blocks import ActivationFactory, ResBlock1, ResBlock2, leaky_relu_factory
+from vdecoder.channels_last import as_cl4, conv1d_cl4, conv_transpose1d_cl, frames_conv_cl, from_cl4, leaky_slope
 from vdecoder.nsf_hifigan.source import SourceModuleHnNSF
 from vdecoder.weight_norm import has_weight_norm, remove_weight_norm, weight_norm
 
@@ -117,6 +119,7 @@ class NSFHiFiGANGenerator(Vocoder):
         self.gin_channels = int(gin_channels)
         self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1) if gin_channels > 0 else None
         self.inter_channels = int(inter_channels)
+        self._cl_ready: bool | None = None  # cached by channels_last_inference; reset by remove_weight_norm
 
     # --- activation hooks (overridden by the Snake generator) -------------------------------------------
     def make_up_activation(self, channels: int) -> nn.Module:
@@ -146,9 +149,50 @@ class NSFHiFiGANGenerator(Vocoder):
             if bad_g or g.shape[2] not in (1, x.shape[2]) or g.shape[0] not in (1, x.shape[0]):
                 raise ValueError(f"vocoder: g must be [B, {self.gin_channels}, 1 or T], got {tuple(g.shape)}")
 
+    def channels_last_inference(self, x: torch.Tensor) -> bool:
+        """Whether :meth:`forward` takes the channels-last inference path for input ``x``.
+
+        CPU float32 without autograd, weight norm removed, LeakyReLU activations (not the Snake subclass).
+        """
+        if torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32:
+            return False
+        if self._cl_ready is None:
+            convs = [self.conv_pre, *self.ups, self.conv_post, *self.resblocks.modules()]
+            acts = [*getattr(self, self.up_activation_attr), getattr(self, self.post_activation_attr)]
+            self._cl_ready = (
+                not any(has_weight_norm(m) for m in convs)
+                and all(leaky_slope(a) is not None for a in acts)
+                and all(block.supports_channels_last() for block in self.resblocks)
+            )
+        return self._cl_ready
+
+    def _forward_channels_last(self, x: torch.Tensor, har_source: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
+        """Same maths as :meth:`forward` on [B, T, C] activations (see ``vdecoder.channels_last``) -> [B, 1, T_wav]."""
+        source = har_source[:, :, 0]  # [B, T_wav]
+        x = self.conv_pre(x)
+        if g is not None:
+            x = x + self.cond(g)
+        x = x.transpose(1, 2).contiguous()  # [B, T, C]
+        up_acts = getattr(self, self.up_activation_attr)
+        for i in range(self.num_upsamples):
+            up = self.ups[i]
+            x = F.leaky_relu(x, leaky_slope(up_acts[i]), inplace=i > 0)  # i > 0: x is this loop's fresh mean
+            x = frames_conv_cl(self.noise_convs[i], source, up.bias).add_(conv_transpose1d_cl(up, x, False))
+            x4 = as_cl4(x)
+            blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
+            xs = blocks[0].forward_cl4(x4)
+            for block in blocks[1:]:
+                xs.add_(block.forward_cl4(x4))
+            x = from_cl4(xs.div_(self.num_kernels))
+        post = getattr(self, self.post_activation_attr)
+        y = conv1d_cl4(self.conv_post, as_cl4(F.leaky_relu(x, leaky_slope(post), inplace=True)))
+        return torch.tanh(y.reshape(y.shape[0], 1, -1))
+
     def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
         """x [B, C, T], f0 [B, T] Hz (0 = unvoiced), g [B, G, 1 or T] (None: no speaker cond.) -> [B, 1, T_wav]."""
         self._check_inputs(x, f0, g)
+        if self.channels_last_inference(x):
+            return self._forward_channels_last(x, self.m_source(f0, self.hop_length)[0], g)
         har_source = self.m_source(f0, self.hop_length)[0].transpose(1, 2)  # [B, 1, T_wav]
         x = self.conv_pre(x)
         if g is not None:
@@ -167,6 +211,7 @@ class NSFHiFiGANGenerator(Vocoder):
 
     def remove_weight_norm(self) -> None:
         """Fold weight norm of conv_pre, ups, resblocks and conv_post (idempotent)."""
+        self._cl_ready = None
         convs = [self.conv_pre, *self.ups, self.conv_post]
         for conv in convs:
             if has_weight_norm(conv):

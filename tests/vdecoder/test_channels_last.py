@@ -1,0 +1,118 @@
+"""The channels-last NSF-HiFiGAN inference path equals the module-by-module (so-vits-svc layout) path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from vdecoder.channels_last import as_cl4, conv1d_cl4, conv_transpose1d_cl, frames_conv_cl, from_cl4
+from vdecoder.registry import build_vocoder
+
+TINY = dict(
+    sampling_rate=44100,
+    inter_channels=16,
+    resblock_kernel_sizes=[3, 7],
+    upsample_rates=[4, 2, 2],
+    upsample_initial_channel=32,
+    upsample_kernel_sizes=[8, 4, 4],
+    gin_channels=8,
+)
+DILATIONS = {"1": [[1, 3, 5], [1, 3, 5]], "2": [[1, 3], [1, 3]]}
+
+
+def _vocoder(name: str, resblock: str) -> nn.Module:
+    torch.manual_seed(0)
+    voc = build_vocoder(name, resblock=resblock, resblock_dilation_sizes=DILATIONS[resblock], **TINY).eval()
+    with torch.no_grad():  # make the biases matter (they start at zero)
+        for p in voc.parameters():
+            if p.dim() == 1:
+                p.normal_(0, 0.1)
+    return voc
+
+
+def _run(voc: nn.Module, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
+    torch.manual_seed(7)  # same noise draws in both paths
+    with torch.inference_mode():
+        return voc(x, f0, g)
+
+
+@pytest.mark.parametrize("resblock", ["1", "2"])
+def test_channels_last_path_equals_module_path(resblock: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    voc = _vocoder("nsf-hifigan", resblock)
+    voc.remove_weight_norm()
+    x = torch.randn(2, 16, 23)
+    f0 = torch.rand(2, 23) * 400 + 80
+    f0[:, 5:9] = 0
+    g = torch.randn(2, 8, 1)
+    with torch.inference_mode():
+        assert voc.channels_last_inference(x)
+    fast = [_run(voc, x, f0, g), _run(voc, x[:1], f0[:1], None)]
+    monkeypatch.setattr(type(voc), "channels_last_inference", lambda self, x: False)
+    slow = [_run(voc, x, f0, g), _run(voc, x[:1], f0[:1], None)]
+    assert fast[0].shape == slow[0].shape == (2, 1, 23 * 16)
+    for a, b in zip(fast, slow, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
+
+
+def test_channels_last_path_only_where_it_applies() -> None:
+    voc = _vocoder("nsf-hifigan", "1")
+    x = torch.randn(1, 16, 5)
+    with torch.inference_mode():
+        assert not voc.channels_last_inference(x)  # weight norm still on
+    voc.remove_weight_norm()
+    with torch.inference_mode():
+        assert voc.channels_last_inference(x)
+        assert not voc.channels_last_inference(x.double())
+    assert not voc.channels_last_inference(x)  # autograd on: training keeps the module path
+    snake = _vocoder("nsf-snake-hifigan", "1")
+    snake.remove_weight_norm()
+    with torch.inference_mode():
+        assert not snake.channels_last_inference(x)  # Snake activations are not LeakyReLU
+
+
+@pytest.mark.parametrize(("k", "u"), [(16, 8), (4, 2), (5, 3), (3, 3), (7, 2)])
+def test_conv_transpose_as_matmul_overlap_add(k: int, u: int) -> None:
+    torch.manual_seed(k * 10 + u)
+    conv = nn.ConvTranspose1d(6, 5, k, u, padding=(k - u) // 2)
+    x = torch.randn(2, 6, 11)
+    with torch.no_grad():
+        want = conv(x)
+        got = conv_transpose1d_cl(conv, x.transpose(1, 2).contiguous())
+    assert got.shape == (2, want.shape[2], 5)
+    torch.testing.assert_close(got.transpose(1, 2), want, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize(("k", "s", "p"), [(128, 64, 32), (16, 8, 4), (4, 2, 1), (1, 1, 0)])
+def test_single_channel_conv_as_frame_matmul(k: int, s: int, p: int) -> None:
+    torch.manual_seed(k)
+    conv = nn.Conv1d(1, 7, k, stride=s, padding=p)
+    sig = torch.randn(2, 64 * 5)
+    extra = torch.randn(7)
+    with torch.no_grad():
+        want = conv(sig[:, None]) + extra[:, None]
+        got = frames_conv_cl(conv, sig, extra)
+    torch.testing.assert_close(got.transpose(1, 2), want, atol=1e-5, rtol=0)
+
+
+def test_cl4_conv_and_views() -> None:
+    torch.manual_seed(1)
+    conv = nn.Conv1d(8, 8, 7, padding=9, dilation=3)
+    x = torch.randn(2, 30, 8)  # [B, T, C]
+    x4 = as_cl4(x)
+    assert x4.shape == (2, 8, 1, 30) and x4.is_contiguous(memory_format=torch.channels_last)
+    assert from_cl4(x4).data_ptr() == x.data_ptr()  # views, no copies
+    with torch.no_grad():
+        y = from_cl4(conv1d_cl4(conv, x4))
+        torch.testing.assert_close(y, conv(x.transpose(1, 2)).transpose(1, 2), atol=1e-5, rtol=0)
+
+
+def test_bad_shapes_are_refused() -> None:
+    with pytest.raises(ValueError, match="shorter than the kernel"):
+        frames_conv_cl(nn.Conv1d(1, 4, 16, stride=8), torch.randn(1, 10))
+    with pytest.raises(ValueError, match="1-input-channel"):
+        frames_conv_cl(nn.Conv1d(2, 4, 3), torch.randn(1, 10))
+    with pytest.raises(ValueError, match="kernel >= stride"):
+        conv_transpose1d_cl(nn.ConvTranspose1d(2, 2, 2, 4), torch.randn(1, 5, 2))
+    with pytest.raises(ValueError, match="numeric padding"):
+        conv1d_cl4(nn.Conv1d(2, 2, 3, padding="same"), as_cl4(torch.randn(1, 5, 2)))
