@@ -11,7 +11,7 @@ each repeat on a new length (the slices of a real conversion all differ) and on 
   (relative logits over [T, 2T-1]) over the whole input, the decoder as so-vits-svc's channels-first convs.
   (It shares our vectorised SineGen, which is cheaper than so-vits-svc's, so the reference is if anything fast.)
 
-Peak memory of one inference per mode is measured in a fresh child process.
+Peak memory of one inference per mode is measured in fresh child processes (see ``_memory``).
 
 so-vits-svc itself cannot run here (no network), so its own figure from PEERS.md is printed for context, labelled
 as not measured in this run. Prints one JSON object.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import statistics
 import subprocess
@@ -122,13 +123,26 @@ def _memory_worker(mode: str, seconds: float, threads: int, small: bool) -> None
     print(json.dumps({"peak_rss_mib": _status_kib("VmHWM") / 1024, "model_rss_mib": rss_model / 1024}))
 
 
-def _memory(mode: str, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+def _memory_once(mode: str, seconds: float, args: argparse.Namespace, env: dict[str, str]) -> float | str:
     cmd = [sys.executable, __file__, "--memory-worker", mode, "--seconds", str(seconds),
            "--threads", str(args.threads)] + (["--small"] if args.small else [])
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, **env})
     if res.returncode != 0:
-        return {"error": (res.stderr or res.stdout).strip().splitlines()[-1:]}
-    return json.loads(res.stdout.strip().splitlines()[-1])
+        return " ".join((res.stderr or res.stdout).strip().splitlines()[-1:])
+    return float(json.loads(res.stdout.strip().splitlines()[-1])["peak_rss_mib"])
+
+
+def _memory(mode: str, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+    """Peak RSS (MiB) of one inference: 3 fresh processes with glibc's default allocator, whose dynamic mmap
+    threshold makes the peak vary by +-30 % run to run (freed 28 MB blocks stay in fragmented heaps), and one with
+    a fixed 1 MiB mmap threshold, where every large block goes back on free, so the peak follows the live tensors."""
+    default = [_memory_once(mode, seconds, args, {}) for _ in range(3)]
+    fixed = _memory_once(mode, seconds, args, {"MALLOC_MMAP_THRESHOLD_": str(1 << 20)})
+    ok = [v for v in default if isinstance(v, float)]
+    out: dict[str, Any] = {"default_malloc_runs": default, "mmap_threshold_1mib": fixed}
+    if ok:
+        out["default_malloc_median"] = statistics.median(ok)
+    return out
 
 
 def _summary(times: list[float], seconds: float) -> dict[str, float]:
@@ -189,9 +203,10 @@ def main() -> None:
         if not args.no_memory:
             mem = {mode: _memory(mode, seconds, args) for mode in nets}
             entry["peak_memory"] = mem
-            if all("peak_rss_mib" in m for m in mem.values()):
-                entry["peak_ratio_ours_over_reference"] = round(
-                    mem["ours"]["peak_rss_mib"] / mem["reference"]["peak_rss_mib"], 3)
+            for key in ("default_malloc_median", "mmap_threshold_1mib"):
+                if all(isinstance(m.get(key), float) for m in mem.values()):
+                    entry[f"peak_ratio_ours_over_reference_{key}"] = round(
+                        mem["ours"][key] / mem["reference"][key], 3)
         results[f"{seconds:g}s"] = entry
     print(json.dumps({
         "benchmark": "synth_speed",

@@ -65,7 +65,8 @@ def frames_conv_cl(conv: nn.Conv1d, signal: torch.Tensor, extra_bias: torch.Tens
 def conv_transpose1d_cl(conv: nn.ConvTranspose1d, x: torch.Tensor, with_bias: bool = True) -> torch.Tensor:
     """``conv`` (stride u, kernel k >= u, padding p) on channels-last x [B, T, C_in] -> [B, (T-1)u + k - 2p, C_out].
 
-    One matmul gives every input step's k output taps; they are overlap-added in ``ceil(k / u)`` slices of u steps.
+    Tap j of the kernel (u samples wide) maps input step m to output steps (m + j)u ... (m + j + 1)u - 1, so the
+    whole layer is ``ceil(k / u)`` matmuls accumulated into shifted slices of one buffer (no intermediate).
     The result may be a non-contiguous time slice of a larger buffer.
     """
     if conv.groups != 1 or conv.dilation[0] != 1 or conv.output_padding[0] != 0 or isinstance(conv.padding, str):
@@ -77,12 +78,13 @@ def conv_transpose1d_cl(conv: nn.ConvTranspose1d, x: torch.Tensor, with_bias: bo
     b, t, _ = x.shape
     n = -(-k // u)
     w = conv.weight if n * u == k else F.pad(conv.weight, (0, n * u - k))
-    z = (x @ w.permute(0, 2, 1).reshape(c_in, n * u * c_out)).view(b, t, n, u, c_out)
-    y = x.new_empty(b, t + n - 1, u, c_out)
-    y[:, :t] = z[:, :, 0]
-    y[:, t:] = 0
-    for j in range(1, n):  # ceil(k / u) taps (2 for HiFiGAN's k = 2u), not a loop over time
-        y[:, j : j + t] += z[:, :, j]
+    taps = w.view(c_in, c_out, n, u).permute(2, 0, 3, 1).reshape(n, c_in, u * c_out)  # tap j: [C_in, u * C_out]
+    y = x.new_empty(b, t + n - 1, u * c_out)  # u output steps per input step, before cropping the padding
+    for i in range(b):  # batch items (usually one); each tap's matmul accumulates straight into the output
+        torch.mm(x[i], taps[0], out=y[i, :t])
+        y[i, t:] = 0
+        for j in range(1, n):  # ceil(k / u) taps (2 for HiFiGAN's k = 2u), not a loop over time
+            y[i, j : j + t].addmm_(x[i], taps[j])
     y = y.view(b, (t + n - 1) * u, c_out)[:, p : (t - 1) * u + k - p]
     if with_bias and conv.bias is not None:
         y = y + conv.bias
