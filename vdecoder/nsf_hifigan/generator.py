@@ -119,7 +119,6 @@ class NSFHiFiGANGenerator(Vocoder):
         self.gin_channels = int(gin_channels)
         self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1) if gin_channels > 0 else None
         self.inter_channels = int(inter_channels)
-        self._cl_ready: bool | None = None  # cached by channels_last_inference; reset by remove_weight_norm
 
     # --- activation hooks (overridden by the Snake generator) -------------------------------------------
     def make_up_activation(self, channels: int) -> nn.Module:
@@ -156,15 +155,13 @@ class NSFHiFiGANGenerator(Vocoder):
         """
         if torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32:
             return False
-        if self._cl_ready is None:
-            convs = [self.conv_pre, *self.ups, self.conv_post, *self.resblocks.modules()]
-            acts = [*getattr(self, self.up_activation_attr), getattr(self, self.post_activation_attr)]
-            self._cl_ready = (
-                not any(has_weight_norm(m) for m in convs)
-                and all(leaky_slope(a) is not None for a in acts)
-                and all(block.supports_channels_last() for block in self.resblocks)
-            )
-        return self._cl_ready
+        convs = [self.conv_pre, *self.ups, self.conv_post, *self.resblocks.modules()]
+        acts = [*getattr(self, self.up_activation_attr), getattr(self, self.post_activation_attr)]
+        return (
+            not any(has_weight_norm(m) for m in convs)
+            and all(leaky_slope(a) is not None for a in acts)
+            and all(block.supports_channels_last() for block in self.resblocks)
+        )
 
     def _forward_channels_last(self, x: torch.Tensor, har_source: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
         """Same maths as :meth:`forward` on [B, T, C] activations (see ``vdecoder.channels_last``) -> [B, 1, T_wav]."""
@@ -176,7 +173,7 @@ class NSFHiFiGANGenerator(Vocoder):
         up_acts = getattr(self, self.up_activation_attr)
         for i in range(self.num_upsamples):
             up = self.ups[i]
-            x = F.leaky_relu(x, leaky_slope(up_acts[i]), inplace=i > 0)  # i > 0: x is this loop's fresh mean
+            x = F.leaky_relu(x, leaky_slope(up_acts[i]), inplace=True)  # x is always a fresh temporary here
             x = frames_conv_cl(self.noise_convs[i], source, up.bias).add_(conv_transpose1d_cl(up, x, False))
             x4 = as_cl4(x)
             blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
@@ -211,7 +208,6 @@ class NSFHiFiGANGenerator(Vocoder):
 
     def remove_weight_norm(self) -> None:
         """Fold weight norm of conv_pre, ups, resblocks and conv_post (idempotent)."""
-        self._cl_ready = None
         convs = [self.conv_pre, *self.ups, self.conv_post]
         for conv in convs:
             if has_weight_norm(conv):
