@@ -116,3 +116,19 @@ def test_bad_shapes_are_refused() -> None:
         conv_transpose1d_cl(nn.ConvTranspose1d(2, 2, 2, 4), torch.randn(1, 5, 2))
     with pytest.raises(ValueError, match="numeric padding"):
         conv1d_cl4(nn.Conv1d(2, 2, 3, padding="same"), as_cl4(torch.randn(1, 5, 2)))
+
+
+@pytest.mark.parametrize("name", ["nsf-snake-hifigan", "nsf-hifigan"])
+def test_matmul_noise_and_upsampling_equal_the_modules(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Module path with the noise convs and upsampling as matmuls (the Snake generator's inference) is exact."""
+    voc = _vocoder(name, "1")
+    voc.remove_weight_norm()
+    cls = type(voc)
+    monkeypatch.setattr(cls, "channels_last_inference", lambda self, x: False)
+    x, f0, g = torch.randn(2, 16, 19), torch.rand(2, 19) * 300 + 100, torch.randn(2, 8, 1)
+    with torch.inference_mode():
+        assert voc._matmul_io_inference(x)
+    hybrid = _run(voc, x, f0, g)
+    monkeypatch.setattr(cls, "_matmul_io_inference", lambda self, x: False)
+    modules = _run(voc, x, f0, g)
+    torch.testing.assert_close(hybrid, modules, atol=1e-5, rtol=0)

@@ -153,15 +153,22 @@ class NSFHiFiGANGenerator(Vocoder):
 
         CPU float32 without autograd, weight norm removed, LeakyReLU activations (not the Snake subclass).
         """
+        if not self._matmul_io_inference(x):
+            return False
+        acts = [*getattr(self, self.up_activation_attr), getattr(self, self.post_activation_attr)]
+        return all(leaky_slope(a) is not None for a in acts) and all(
+            block.supports_channels_last() for block in self.resblocks
+        )
+
+    def _matmul_io_inference(self, x: torch.Tensor) -> bool:
+        """CPU float32 inference with weight norm removed: noise convs and upsampling run as matmuls.
+
+        With weight norm kept (how so-vits-svc runs a voice) or with autograd on, every layer runs as its module.
+        """
         if torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32:
             return False
         convs = [self.conv_pre, *self.ups, self.conv_post, *self.resblocks.modules()]
-        acts = [*getattr(self, self.up_activation_attr), getattr(self, self.post_activation_attr)]
-        return (
-            not any(has_weight_norm(m) for m in convs)
-            and all(leaky_slope(a) is not None for a in acts)
-            and all(block.supports_channels_last() for block in self.resblocks)
-        )
+        return not any(has_weight_norm(m) for m in convs)
 
     def _forward_channels_last(self, x: torch.Tensor, har_source: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
         """Same maths as :meth:`forward` on [B, T, C] activations (see ``vdecoder.channels_last``) -> [B, 1, T_wav]."""
@@ -190,14 +197,20 @@ class NSFHiFiGANGenerator(Vocoder):
         self._check_inputs(x, f0, g)
         if self.channels_last_inference(x):
             return self._forward_channels_last(x, self.m_source(f0, self.hop_length)[0], g)
+        matmul_io = self._matmul_io_inference(x)  # e.g. the Snake generator at inference
         har_source = self.m_source(f0, self.hop_length)[0].transpose(1, 2)  # [B, 1, T_wav]
         x = self.conv_pre(x)
         if g is not None:
             x = x + self.cond(g)
         up_acts = getattr(self, self.up_activation_attr)
         for i in range(self.num_upsamples):
-            # in-place adds only on fresh outputs whose values autograd does not keep
-            x = self.ups[i](up_acts[i](x)).add_(self.noise_convs[i](har_source))
+            up, noise_conv = self.ups[i], self.noise_convs[i]
+            if matmul_io:  # same maths; avoids oneDNN's slow 1-channel convs and its per-length kernel builds
+                up_in = up_acts[i](x).transpose(1, 2)
+                y = frames_conv_cl(noise_conv, har_source[:, 0], up.bias).add_(conv_transpose1d_cl(up, up_in, False))
+                x = y.transpose(1, 2).contiguous()
+            else:  # in-place adds only on fresh outputs whose values autograd does not keep
+                x = up(up_acts[i](x)).add_(noise_conv(har_source))
             blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
             xs = blocks[0](x)
             for block in blocks[1:]:
