@@ -132,3 +132,53 @@ def test_matmul_noise_and_upsampling_equal_the_modules(name: str, monkeypatch: p
     monkeypatch.setattr(cls, "_matmul_io_inference", lambda self, x: False)
     modules = _run(voc, x, f0, g)
     torch.testing.assert_close(hybrid, modules, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("resblock", ["1", "2"])
+@pytest.mark.parametrize("per_frame_g", [False, True])
+def test_windowed_long_input_equals_one_pass(resblock: str, per_frame_g: bool) -> None:
+    """Long inputs run in windows with receptive-field context; the result equals one pass over the whole input."""
+    voc = _vocoder("nsf-hifigan", resblock)
+    voc.remove_weight_norm()
+    t = 61
+    x, f0 = torch.randn(2, 16, t), torch.rand(2, t) * 300 + 100
+    g = torch.randn(2, 8, t if per_frame_g else 1)
+    voc.chunk_frames = 10**9
+    whole = _run(voc, x, f0, g)
+    voc.chunk_frames = 5  # 13 windows, the last one short
+    assert t > voc.chunk_frames + 2 * voc.receptive_frames()
+    windowed = _run(voc, x, f0, g)
+    torch.testing.assert_close(windowed, whole, atol=1e-5, rtol=0)
+
+
+def _influence_frames(voc: nn.Module, channels: int, t: int) -> float:
+    """How far (in frames) a change of one input frame reaches into the output, measured."""
+    x, f0 = torch.randn(1, channels, t), torch.full((1, t), 220.0)
+    g = torch.randn(1, voc.gin_channels, 1)
+    x2 = x.clone()
+    x2[:, :, t // 2] += 1.0
+    diff = (_run(voc, x, f0, g) - _run(voc, x2, f0, g)).abs()[0, 0]
+    hit = torch.nonzero(diff > 0).flatten().double() / voc.hop_length
+    return max(t // 2 - hit.min().item(), hit.max().item() - (t // 2 + 1))
+
+
+@pytest.mark.parametrize("resblock", ["1", "2"])
+def test_receptive_frames_bounds_the_measured_reach(resblock: str) -> None:
+    voc = _vocoder("nsf-hifigan", resblock)
+    voc.remove_weight_norm()
+    voc.chunk_frames = 10**9
+    reach = _influence_frames(voc, 16, 80)
+    assert 1 <= reach <= voc.receptive_frames()
+
+
+def test_receptive_frames_bounds_the_default_44k_decoder() -> None:
+    torch.manual_seed(0)
+    voc = build_vocoder(
+        "nsf-hifigan", sampling_rate=44100, inter_channels=192, resblock="1", resblock_kernel_sizes=[3, 7, 11],
+        resblock_dilation_sizes=[[1, 3, 5]] * 3, upsample_rates=[8, 8, 2, 2, 2], upsample_initial_channel=512,
+        upsample_kernel_sizes=[16, 16, 4, 4, 4], gin_channels=768,
+    ).eval()
+    voc.remove_weight_norm()
+    voc.chunk_frames = 10**9
+    reach = _influence_frames(voc, 192, 48)
+    assert 8 <= reach <= voc.receptive_frames() <= 20  # measured ~10.5; the bound is 16
