@@ -62,7 +62,7 @@ class NSFHiFiGANGenerator(Vocoder):
 
     up_activation_attr = "up_activations"
     post_activation_attr = "post_activation"
-    chunk_frames = 256  # output frames per window of the channels-last inference path (~3 s at 44.1 kHz / 512)
+    chunk_frames = 512  # output frames per window of the channels-last inference path (~6 s at 44.1 kHz / 512)
 
     def __init__(
         self,
