@@ -39,16 +39,25 @@ DEFAULT_DECODER = dict(
 )
 
 
-def _median_time(fn: Callable[[], torch.Tensor], repeats: int) -> tuple[float, float]:
-    """Median wall-clock and process-CPU seconds of ``fn`` (CPU time is steadier on a shared machine)."""
-    fn()  # warm-up (allocator, oneDNN primitive cache, filter matrices)
-    wall, cpu = [], []
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+def _interleaved_times(
+    fns: dict[str, Callable[[], torch.Tensor]], repeats: dict[str, int]
+) -> dict[str, tuple[float, float]]:
+    """Median wall-clock and process-CPU seconds of each ``fn``, runs interleaved (the first one alternates) so that
+    load changes on a shared machine hit every configuration alike."""
+    for fn in fns.values():
+        fn()  # warm-up (allocator, oneDNN primitive cache, filter matrices)
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    order = list(fns)
+    for r in range(max(repeats.values())):
+        for key in order if r % 2 == 0 else order[::-1]:
+            if len(wall[key]) >= repeats[key]:
+                continue
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fns[key]()
+            wall[key].append(time.perf_counter() - start)
+            cpu[key].append(time.process_time() - start_cpu)
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
 
 
 def _use_reference_resampling(model: torch.nn.Module) -> None:
@@ -79,8 +88,11 @@ def _measure(name: str, seconds: float, repeats: int, baseline_repeats: int) -> 
             return m(x, f0, g)
 
     diff = (run(model, torch.inference_mode) - run(naive, torch.no_grad)).abs().max().item()
-    fast, fast_cpu = _median_time(lambda: run(model, torch.inference_mode), repeats)
-    base, base_cpu = _median_time(lambda: run(naive, torch.no_grad), baseline_repeats)
+    times = _interleaved_times(
+        {"fast": lambda: run(model, torch.inference_mode), "base": lambda: run(naive, torch.no_grad)},
+        {"fast": repeats, "base": baseline_repeats},
+    )
+    (fast, fast_cpu), (base, base_cpu) = times["fast"], times["base"]
     return {
         "audio_seconds": round(audio_s, 3),
         "optimised_s": round(fast, 4),
