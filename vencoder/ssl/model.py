@@ -67,6 +67,14 @@ def _fused_path(x: torch.Tensor) -> bool:
     return _FUSED_CONV_GELU and x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
 
 
+def _conv_gelu_cl4(x4: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """gelu(conv(x)) as one oneDNN op on a channels-last [B, C, 1, T] signal (``conv``'s stride, padding, groups)."""
+    return torch.ops.mkldnn._convolution_pointwise(
+        x4, conv.weight.unsqueeze(2), conv.bias, [0, conv.padding[0]], [1, conv.stride[0]], [1, 1], conv.groups,
+        "gelu", [], "none",
+    )
+
+
 class FeatureExtractor(nn.Module):
     """Strided conv stack: waveform [B, T_wav] -> features [B, T, C] (channels last).
 
@@ -160,10 +168,7 @@ class FeatureExtractor(nn.Module):
         if _fused_path(y):
             x = y.transpose(1, 2).unsqueeze(2)  # [B, C, 1, T0] in channels-last layout: no copy
             for conv in convs:
-                x = torch.ops.mkldnn._convolution_pointwise(
-                    x, conv.weight.unsqueeze(2), conv.bias, [0, 0], [1, conv.stride[0]], [1, 1], 1, "gelu", [],
-                    "none",
-                )
+                x = _conv_gelu_cl4(x, conv)
             return x.squeeze(2).transpose(1, 2)
         x = y.transpose(1, 2)
         for conv in convs:
@@ -193,11 +198,7 @@ class PositionalConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[B, T, D] -> [B, T, D]."""
         if _fused_path(x):  # oneDNN grouped conv + GELU straight on the channels-last signal
-            c = self.conv
-            y = torch.ops.mkldnn._convolution_pointwise(
-                x.contiguous().transpose(1, 2).unsqueeze(2), c.weight.unsqueeze(2), c.bias, [0, c.padding[0]],
-                [1, 1], [1, 1], c.groups, "gelu", [], "none",
-            ).squeeze(2)
+            y = _conv_gelu_cl4(x.contiguous().transpose(1, 2).unsqueeze(2), self.conv).squeeze(2)
             return (y[..., : -self.trim] if self.trim else y).transpose(1, 2)
         y = self.conv(x.transpose(1, 2))
         if self.trim:
