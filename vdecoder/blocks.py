@@ -42,7 +42,17 @@ def _wn_conv(channels: int, kernel_size: int, dilation: int) -> nn.Conv1d:
     )
 
 
-class ResBlock1(nn.Module):
+class _ResBlock(nn.Module):
+    """What both residual blocks share: ``activations`` and the channels-last inference check."""
+
+    activations: nn.ModuleList
+
+    def supports_channels_last(self) -> bool:
+        """Whether ``forward_cl4`` applies: every activation is a LeakyReLU."""
+        return all(leaky_slope(a) is not None for a in self.activations)
+
+
+class ResBlock1(_ResBlock):
     """Three (act, dilated conv, act, conv) residual units: [B, C, T] -> [B, C, T].
 
     ``activations[2i]`` precedes ``convs1[i]`` and ``activations[2i+1]`` precedes ``convs2[i]`` (the order of
@@ -71,10 +81,6 @@ class ResBlock1(nn.Module):
             x = c2(self.activations[2 * i + 1](xt)).add_(x)
         return x
 
-    def supports_channels_last(self) -> bool:
-        """Whether :meth:`forward_cl4` applies: every activation is a LeakyReLU."""
-        return all(leaky_slope(a) is not None for a in self.activations)
-
     def forward_cl4(self, x: torch.Tensor) -> torch.Tensor:
         """Inference on a channels-last [B, C, 1, T] signal (LeakyReLU activations only) -> [B, C, 1, T]."""
         for i, (c1, c2) in enumerate(zip(self.convs1, self.convs2, strict=True)):
@@ -88,7 +94,7 @@ class ResBlock1(nn.Module):
             remove_weight_norm(conv)
 
 
-class ResBlock2(nn.Module):
+class ResBlock2(_ResBlock):
     """Two (act, dilated conv) residual units: [B, C, T] -> [B, C, T]."""
 
     def __init__(
@@ -110,10 +116,6 @@ class ResBlock2(nn.Module):
         for conv, act in zip(self.convs, self.activations, strict=True):
             x = conv(act(x)).add_(x)
         return x
-
-    def supports_channels_last(self) -> bool:
-        """Whether :meth:`forward_cl4` applies: every activation is a LeakyReLU."""
-        return all(leaky_slope(a) is not None for a in self.activations)
 
     def forward_cl4(self, x: torch.Tensor) -> torch.Tensor:
         """Inference on a channels-last [B, C, 1, T] signal (LeakyReLU activations only) -> [B, C, 1, T]."""
