@@ -34,6 +34,7 @@ import time
 from typing import Any
 
 import torch
+from _timing import interleaved_times
 
 SR = 44100
 DEFAULT_MODEL: dict[str, Any] = dict(
@@ -151,21 +152,12 @@ def _summary(times: list[float], seconds: float) -> dict[str, float]:
 
 
 def _time_modes(nets: dict[str, Any], seconds: float, repeats: int, new_lengths: bool) -> dict[str, list[float]]:
-    """Interleaved timings (the first mode alternates). ``new_lengths``: every repeat is one frame longer, as the
+    """Interleaved wall times (the first mode alternates). ``new_lengths``: every repeat is one frame longer, as the
     slices of a real conversion differ in length (oneDNN builds new kernels for every new shape)."""
-    times: dict[str, list[float]] = {m: [] for m in nets}
-    order = list(nets)
-    for r in range(repeats):
-        x = _inputs(seconds + (r + 1) * 512 / SR if new_lengths else seconds, _ssl_dim(nets))
-        for mode in order if r % 2 == 0 else order[::-1]:
-            t0 = time.perf_counter()
-            _infer(mode, nets[mode], x)
-            times[mode].append(time.perf_counter() - t0)
-    return times
-
-
-def _ssl_dim(nets: dict[str, Any]) -> int:
-    return next(iter(nets.values())).ssl_dim
+    dim = next(iter(nets.values())).ssl_dim
+    xs = [_inputs(seconds + (r + 1) * 512 / SR if new_lengths else seconds, dim) for r in range(repeats)]
+    fns = {mode: (lambda r, mode=mode: _infer(mode, nets[mode], xs[r])) for mode in nets}
+    return {mode: wall for mode, (wall, _) in interleaved_times(fns, dict.fromkeys(nets, repeats)).items()}
 
 
 def main() -> None:
@@ -183,12 +175,12 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     nets = {mode: _prepare(mode, args.small) for mode in ("ours", "reference")}
-    warm = _inputs(1.0, _ssl_dim(nets))
+    warm = _inputs(1.0, nets["ours"].ssl_dim)
     for mode, net in nets.items():
         _infer(mode, net, warm)
     results: dict[str, Any] = {}
     for seconds in args.seconds:
-        x = _inputs(seconds, _ssl_dim(nets))
+        x = _inputs(seconds, nets["ours"].ssl_dim)
         outs = {}
         for mode, net in nets.items():
             torch.manual_seed(1234)

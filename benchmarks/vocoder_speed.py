@@ -16,11 +16,11 @@ import contextlib
 import json
 import platform
 import statistics
-import time
 import types
 from collections.abc import Callable
 
 import torch
+from _timing import interleaved_times
 
 from vdecoder.registry import build_vocoder
 from vdecoder.snake.alias_free import AliasFreeActivation1d, reference_alias_free
@@ -37,27 +37,6 @@ DEFAULT_DECODER = dict(
     upsample_kernel_sizes=[16, 16, 4, 4, 4],
     gin_channels=768,
 )
-
-
-def _interleaved_times(
-    fns: dict[str, Callable[[], torch.Tensor]], repeats: dict[str, int]
-) -> dict[str, tuple[float, float]]:
-    """Median wall-clock and process-CPU seconds of each ``fn``, runs interleaved (the first one alternates) so that
-    load changes on a shared machine hit every configuration alike."""
-    for fn in fns.values():
-        fn()  # warm-up (allocator, oneDNN primitive cache, filter matrices)
-    wall: dict[str, list[float]] = {k: [] for k in fns}
-    cpu: dict[str, list[float]] = {k: [] for k in fns}
-    order = list(fns)
-    for r in range(max(repeats.values())):
-        for key in order if r % 2 == 0 else order[::-1]:
-            if len(wall[key]) >= repeats[key]:
-                continue
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fns[key]()
-            wall[key].append(time.perf_counter() - start)
-            cpu[key].append(time.process_time() - start_cpu)
-    return {k: (statistics.median(wall[k]), statistics.median(cpu[k])) for k in fns}
 
 
 def _use_reference_resampling(model: torch.nn.Module) -> None:
@@ -88,11 +67,11 @@ def _measure(name: str, seconds: float, repeats: int, baseline_repeats: int) -> 
             return m(x, f0, g)
 
     diff = (run(model, torch.inference_mode) - run(naive, torch.no_grad)).abs().max().item()
-    times = _interleaved_times(
-        {"fast": lambda: run(model, torch.inference_mode), "base": lambda: run(naive, torch.no_grad)},
-        {"fast": repeats, "base": baseline_repeats},
-    )
-    (fast, fast_cpu), (base, base_cpu) = times["fast"], times["base"]
+    fns = {"fast": lambda _: run(model, torch.inference_mode), "base": lambda _: run(naive, torch.no_grad)}
+    for fn in fns.values():
+        fn(0)  # warm-up (allocator, oneDNN primitive cache, filter matrices)
+    times = interleaved_times(fns, {"fast": repeats, "base": baseline_repeats})
+    (fast, fast_cpu), (base, base_cpu) = (tuple(map(statistics.median, times[k])) for k in ("fast", "base"))
     return {
         "audio_seconds": round(audio_s, 3),
         "optimised_s": round(fast, 4),
