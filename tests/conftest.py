@@ -11,6 +11,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SVC_STUDIO_SHARED", ROOT.parent / "shared"))
 FIXTURES = SHARED / "fixtures"
 CORPUS = SHARED / "corpus"
+SOVITS41_VARIANTS = (  # the voices in ../shared/fixtures/sovits41
+    "tiny_44k_vec768",
+    "tiny_44k_wavlm_vol_snake",
+    "tiny_44k_vec256_flowshare",
+    "tiny_44k_transformer_flow",
+    "tiny_e2e_wavlm64",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -11,14 +11,8 @@ import torch
 from svc_core.models.pitch import f0_to_coarse
 from svc_core.models.synthesizer import SynthesizerTrn
 from svc_core.voices import load_voice
+from tests.conftest import SOVITS41_VARIANTS
 
-VARIANTS = [
-    "tiny_44k_vec768",
-    "tiny_44k_wavlm_vol_snake",
-    "tiny_44k_vec256_flowshare",
-    "tiny_44k_transformer_flow",
-    "tiny_e2e_wavlm64",
-]
 TOL = 1e-4
 
 
@@ -58,7 +52,7 @@ def _check_all_stages(net: SynthesizerTrn, ref: dict, with_decoder: bool = True,
     return errs
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", SOVITS41_VARIANTS)
 def test_load_voice_matches_sovits_reference(fixtures_dir: Path, variant: str) -> None:
     folder = fixtures_dir / "sovits41" / variant
     ref = torch.load(folder / "reference.pt", map_location="cpu", weights_only=True)
@@ -76,7 +70,7 @@ def test_load_voice_matches_sovits_reference(fixtures_dir: Path, variant: str) -
     assert _err(audio, ref["infer_out"][0, 0]) < TOL
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", SOVITS41_VARIANTS)
 def test_weight_norm_kept_and_reference_attention_match(fixtures_dir: Path, variant: str) -> None:
     """Built directly (weight norm kept, enc_q included), both attention implementations match the fixtures."""
     folder = fixtures_dir / "sovits41" / variant

@@ -8,16 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.conftest import SOVITS41_VARIANTS
 from vdecoder.registry import VOCODER_NAMES, build_vocoder
 from vencoder.safe_load import load_torch_file
 
-VARIANTS = [
-    "tiny_44k_vec768",
-    "tiny_44k_wavlm_vol_snake",
-    "tiny_44k_vec256_flowshare",
-    "tiny_44k_transformer_flow",
-    "tiny_e2e_wavlm64",
-]
 GEN_KEYS = (
     "inter_channels",
     "resblock",
@@ -45,7 +39,7 @@ def _load(variant_dir: Path) -> tuple[torch.nn.Module, dict[str, torch.Tensor], 
     return voc.eval(), ref, model_cfg
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", SOVITS41_VARIANTS)
 def test_decoder_matches_reference(fixtures_dir: Path, variant: str) -> None:
     voc, ref, cfg = _load(fixtures_dir / "sovits41" / variant)
     assert cfg.get("vocoder_name", "nsf-hifigan") in VOCODER_NAMES

@@ -10,16 +10,14 @@ import pytest
 
 from svc_core.errors import VoiceError
 from svc_core.voices import ConfigError, VoiceConfig
-
-VARIANTS = ["tiny_44k_vec768", "tiny_44k_wavlm_vol_snake", "tiny_44k_vec256_flowshare", "tiny_44k_transformer_flow",
-            "tiny_e2e_wavlm64"]
+from tests.conftest import SOVITS41_VARIANTS
 
 
 def _cfg(fixtures_dir: Path, variant: str = "tiny_44k_vec768") -> dict:
     return json.loads((fixtures_dir / "sovits41" / variant / "config.json").read_text())
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("variant", SOVITS41_VARIANTS)
 def test_fixture_configs_round_trip_exactly(fixtures_dir: Path, variant: str) -> None:
     d = _cfg(fixtures_dir, variant)
     cfg = VoiceConfig.from_dict(d)
