@@ -6,24 +6,13 @@ import pytest
 import torch
 from torch import nn
 
+from tests.vdecoder.conftest import tiny_vocoder
 from vdecoder.channels_last import as_cl4, conv1d_cl4, conv_transpose1d_cl, frames_conv_cl, from_cl4
 from vdecoder.registry import build_vocoder
 
-TINY = dict(
-    sampling_rate=44100,
-    inter_channels=16,
-    resblock_kernel_sizes=[3, 7],
-    upsample_rates=[4, 2, 2],
-    upsample_initial_channel=32,
-    upsample_kernel_sizes=[8, 4, 4],
-    gin_channels=8,
-)
-DILATIONS = {"1": [[1, 3, 5], [1, 3, 5]], "2": [[1, 3], [1, 3]]}
-
 
 def _vocoder(name: str, resblock: str) -> nn.Module:
-    torch.manual_seed(0)
-    voc = build_vocoder(name, resblock=resblock, resblock_dilation_sizes=DILATIONS[resblock], **TINY).eval()
+    voc = tiny_vocoder(name, resblock, resblock_kernel_sizes=[3, 7]).eval()
     with torch.no_grad():  # make the biases matter (they start at zero)
         for p in voc.parameters():
             if p.dim() == 1:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.vdecoder.conftest import DILATIONS, TINY_VOCODER, tiny_vocoder
 from vdecoder.discriminators import DiscriminatorP, MultiPeriodDiscriminator
 from vdecoder.losses import discriminator_loss, feature_loss, generator_loss, mel_l1_loss
 from vdecoder.registry import VOCODER_NAMES, build_vocoder
@@ -21,27 +22,11 @@ from vdecoder.snake.alias_free import (
 )
 from vdecoder.snake.generator import snake_alias
 
-TINY = dict(
-    sampling_rate=44100,
-    inter_channels=16,
-    resblock_kernel_sizes=[3, 5],
-    upsample_rates=[4, 2, 2],
-    upsample_initial_channel=32,
-    upsample_kernel_sizes=[8, 4, 4],
-    gin_channels=8,
-)
-DILATIONS = {"1": [[1, 3, 5], [1, 3, 5]], "2": [[1, 3], [1, 3]]}
-
-
-def _tiny(name: str, resblock: str) -> torch.nn.Module:
-    torch.manual_seed(0)
-    return build_vocoder(name, resblock=resblock, resblock_dilation_sizes=DILATIONS[resblock], **TINY)
-
 
 @pytest.mark.parametrize("resblock", ["1", "2"])
 @pytest.mark.parametrize("name", VOCODER_NAMES)
 def test_tiny_forward_backward(name: str, resblock: str) -> None:
-    voc = _tiny(name, resblock)
+    voc = tiny_vocoder(name, resblock)
     assert voc.hop_length == 16
     frames = 7
     x = torch.randn(2, 16, frames, requires_grad=True)
@@ -60,7 +45,7 @@ def test_tiny_forward_backward(name: str, resblock: str) -> None:
 
 @pytest.mark.parametrize("name", VOCODER_NAMES)
 def test_remove_weight_norm_keeps_output(name: str) -> None:
-    voc = _tiny(name, "1").eval()
+    voc = tiny_vocoder(name, "1").eval()
     keys = set(voc.state_dict())
     assert {"conv_pre.weight_g", "conv_pre.weight_v", "ups.0.weight_g", "resblocks.0.convs1.0.weight_v"} <= keys
     x, f0, g = torch.randn(1, 16, 9), torch.full((1, 9), 330.0), torch.randn(1, 8, 1)
@@ -77,7 +62,7 @@ def test_remove_weight_norm_keeps_output(name: str) -> None:
 
 
 def test_weight_norm_module_deep_copies_and_trains() -> None:
-    voc = _tiny("nsf-hifigan", "1")
+    voc = tiny_vocoder("nsf-hifigan", "1")
     x, f0 = torch.randn(1, 16, 3), torch.full((1, 3), 200.0)
     voc(x, f0).sum().backward()
     twin = copy.deepcopy(voc)  # e.g. an EMA copy during training
@@ -89,7 +74,7 @@ def test_weight_norm_module_deep_copies_and_trains() -> None:
 
 def test_runs_in_float64() -> None:
     """The F0 source is built in float32 and cast to the model's dtype (here float64)."""
-    voc = _tiny("nsf-hifigan", "2").double().eval()
+    voc = tiny_vocoder("nsf-hifigan", "2").double().eval()
     with torch.inference_mode():
         y = voc(torch.randn(1, 16, 4, dtype=torch.float64), torch.full((1, 4), 250.0), torch.randn(1, 8, 1).double())
     assert y.dtype == torch.float64 and y.shape == (1, 1, 64)
@@ -119,7 +104,7 @@ def test_default_config_keys_and_shapes_equal_so_vits_svc(fixtures_dir: Path) ->
 
 
 def test_snake_keys_follow_so_vits_svc() -> None:
-    keys = set(_tiny("nsf-snake-hifigan", "1").state_dict())
+    keys = set(tiny_vocoder("nsf-snake-hifigan", "1").state_dict())
     for key in (
         "snakes.0.act.alpha",
         "snakes.2.upsample.filter",
@@ -134,7 +119,7 @@ def test_snake_keys_follow_so_vits_svc() -> None:
 
 
 def test_bad_inputs_and_configs_raise_clear_errors() -> None:
-    voc = _tiny("nsf-hifigan", "1")
+    voc = tiny_vocoder("nsf-hifigan", "1")
     x, f0 = torch.randn(1, 16, 5), torch.full((1, 5), 200.0)
     with pytest.raises(ValueError, match="x must be"):
         voc(torch.randn(1, 15, 5), f0)
@@ -145,11 +130,11 @@ def test_bad_inputs_and_configs_raise_clear_errors() -> None:
     with pytest.raises(ValueError, match="g must be"):
         voc(x, f0, torch.randn(1, 7, 1))
     with pytest.raises(ValueError, match="nsf-hifigan, nsf-snake-hifigan"):
-        build_vocoder("hifigan", resblock="1", resblock_dilation_sizes=DILATIONS["1"], **TINY)
-    bad = dict(TINY, upsample_kernel_sizes=[7, 4, 4])
+        build_vocoder("hifigan", resblock="1", resblock_dilation_sizes=DILATIONS["1"], **TINY_VOCODER)
+    bad = dict(TINY_VOCODER, upsample_kernel_sizes=[7, 4, 4])
     with pytest.raises(ValueError, match="upsample stage 0"):
         build_vocoder("nsf-hifigan", resblock="1", resblock_dilation_sizes=DILATIONS["1"], **bad)
-    bad = dict(TINY, upsample_rates=[4, 3, 1], upsample_kernel_sizes=[8, 5, 1])
+    bad = dict(TINY_VOCODER, upsample_rates=[4, 3, 1], upsample_kernel_sizes=[8, 5, 1])
     with pytest.raises(ValueError, match="must be even"):
         build_vocoder("nsf-hifigan", resblock="1", resblock_dilation_sizes=DILATIONS["1"], **bad)
 
