@@ -66,7 +66,7 @@ class TorchfcpeReference(F0Extractor):
             f0 = self.model.infer(x, sr=sr, decoder_mode="local_argmax", threshold=0.006, f0_min=f0_min,
                                   f0_max=f0_max)[0, :, 0].double().numpy()
         n16 = int(round(wav.shape[0] * 16000 / sr))
-        times = (np.arange(f0.shape[0]) * 160 + 80) / 16000
+        times = np.arange(f0.shape[0]) * 160 / 16000  # frame i describes sample i*160 (see FcpeExtractor)
         times = np.minimum(times, max(n16, 1) / 16000)
         return times, f0, f0 > 0
 
