@@ -174,6 +174,24 @@ def test_alias_free_time_chunks_give_the_same_result(monkeypatch: pytest.MonkeyP
     assert (chunked - reference_alias_free(act, x)).abs().max().item() < 1e-5
 
 
+def test_alias_free_built_under_inference_mode_runs_and_sees_new_filters() -> None:
+    """Filters created in inference_mode have no version counter (issue 13, item 7); a loaded state dict with other
+    filters is used, not the cached matrix of the old ones."""
+    torch.manual_seed(3)
+    with torch.inference_mode():
+        act = snake_alias(4)
+    x = torch.randn(1, 4, 50)
+    for ctx in (torch.inference_mode, torch.no_grad):
+        with ctx():
+            assert (act(x) - reference_alias_free(act, x)).abs().max().item() < 1e-5
+    state = {k: v.clone() for k, v in act.state_dict().items()}
+    state["upsample.filter"] = torch.flip(state["upsample.filter"], [-1]) * 0.5
+    with torch.inference_mode():
+        act.load_state_dict(state)
+        y = act(x)
+    assert (y - reference_alias_free(act, x)).abs().max().item() < 1e-5
+
+
 @pytest.mark.parametrize(("ratio", "kernel"), [(2, 12), (3, 12), (2, 8), (4, 16)])
 def test_resamplers_equal_direct_convolutions(ratio: int, kernel: int) -> None:
     torch.manual_seed(ratio * kernel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -306,3 +307,25 @@ def test_volume_voice_requires_vol_and_f0_stats(fixtures_dir: Path, tmp_path: Pa
     (d / "f0_stats.json").write_text("{not json")
     v2 = load_voice(d)
     assert v2.f0_stats is None and any("f0_stats.json ignored" in n for n in v2.notes)
+
+
+# -- grad modes (issue 13, item 7) --------------------------------------------------------------------------------
+_GRAD_MODES = {"inference_mode": torch.inference_mode, "no_grad": torch.no_grad, "plain": contextlib.nullcontext}
+
+
+@pytest.mark.parametrize("variant", [VEC768, "tiny_44k_wavlm_vol_snake"])  # NSF-HiFiGAN, Snake HiFiGAN
+def test_voice_loaded_in_any_grad_mode_synthesizes_in_any(fixtures_dir: Path, variant: str) -> None:
+    ref = _ref(fixtures_dir, variant)
+    c, f0, uv = ref["c"][0, :, :12], ref["f0"][0, :12], ref["uv"][0, :12]
+    vol = ref["vol"][0, :12] if "vol" in ref else None
+    outputs = {}
+    for load_mode, load_ctx in _GRAD_MODES.items():
+        with load_ctx():
+            voice = load_voice(fixtures_dir / "sovits41" / variant, device="cpu")
+        for synth_mode, synth_ctx in _GRAD_MODES.items():
+            with synth_ctx():
+                outputs[load_mode, synth_mode] = voice.synthesize(c, f0, uv, 0, vol=vol)
+    first = outputs["plain", "plain"]
+    assert first.shape == (12 * 512,) and bool(torch.isfinite(first).all())
+    for key, y in outputs.items():
+        assert torch.equal(y, first), key

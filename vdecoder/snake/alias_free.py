@@ -64,15 +64,24 @@ def _blocked_filter(xp: torch.Tensor, matrix: torch.Tensor, step: int, nblocks: 
 
 
 class _MatrixCache:
-    """Per-module cache of the filter's block matrix, invalidated when the filter buffer changes."""
+    """Per-module cache of the filter's block matrix, invalidated when the filter buffer changes.
+
+    A filter made under ``torch.inference_mode()`` (a voice loaded there) has no version counter: its key leaves the
+    version out, and the owning module clears the cache whenever a state dict is loaded into it.
+    """
 
     def __init__(self) -> None:
         self.key: tuple | None = None
         self.value: torch.Tensor | None = None
 
+    def clear(self) -> None:
+        """Forget the cached matrix (the filter was replaced)."""
+        self.key = self.value = None
+
     def get(self, filt: torch.Tensor, dtype: torch.dtype, build: Callable[[], torch.Tensor]) -> torch.Tensor:
         """The cached matrix, rebuilt with ``build`` when the filter or dtype changed."""
-        key = (filt.data_ptr(), filt._version, filt.device, dtype)
+        version = None if filt.is_inference() else filt._version
+        key = (filt.data_ptr(), version, filt.device, dtype)
         if self.key != key or self.value is None:
             with torch.inference_mode(False), torch.no_grad():  # usable later with or without autograd
                 self.value = build().to(dtype)
@@ -80,7 +89,17 @@ class _MatrixCache:
         return self.value
 
 
-class UpSample1d(nn.Module):
+class _FilterModule(nn.Module):
+    """A module with a ``filter`` buffer and a ``_cache`` of a matrix built from it."""
+
+    _cache: _MatrixCache
+
+    def _load_from_state_dict(self, *args: object, **kwargs: object) -> None:
+        self._cache.clear()
+        super()._load_from_state_dict(*args, **kwargs)
+
+
+class UpSample1d(_FilterModule):
     """Upsample by ``ratio`` with a Kaiser sinc (replicate-padded edges): [B, C, T] -> [B, C, T * ratio].
 
     Same result as so-vits-svc's ``ratio * conv_transpose1d(pad(x), filter, stride=ratio)`` cropped.
@@ -121,7 +140,7 @@ class UpSample1d(nn.Module):
         return y[:, : length * self.ratio].reshape(bsz, ch, length * self.ratio)
 
 
-class LowPassFilter1d(nn.Module):
+class LowPassFilter1d(_FilterModule):
     """Kaiser-sinc low-pass, optionally strided, replicate-padded: [B, C, T] -> [B, C, ceil(T / stride)]."""
 
     def __init__(self, cutoff: float = 0.5, half_width: float = 0.6, stride: int = 1, kernel_size: int = 12) -> None:
