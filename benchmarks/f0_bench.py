@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -26,23 +27,25 @@ import torch
 from svc_core.errors import WeightsNotFoundError
 from svc_core.f0 import DEFAULT_EXTRACTOR, EXTRACTOR_NAMES, get_extractor
 from svc_core.f0.base import F0Extractor, model_frame_count
-from svc_core.f0.metrics import load_clip, pool_scores, read_f0_tsv, reference_on_grid, score
+from svc_core.f0.metrics import load_clip, pool_scores, read_f0_tsv, reference_on_grid, reference_path, score
 from svc_core.f0.post import postprocess
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+DEFAULT_CORPUS = Path(os.environ.get("SVC_STUDIO_SHARED", ROOT.parent / "shared")) / "corpus"
 HOP_S = 0.01
+TORCHFCPE_THRESHOLD = 0.006
 BENCH_NAMES = ("fcpe", "crepe-full", "crepe-tiny", "rmvpe", "harvest", "dio", "pm")
 
 
 def corpus_clips(corpus: Path, per_voice: int) -> list[Path]:
-    """``per_voice`` clips of every voice in voices.tsv; voice i starts at clip i so phrases differ."""
+    """``per_voice`` clips of every voice in voices.tsv (``.flac`` or ``.wav``); voice i starts at clip i."""
     voices = [line.split("\t")[0] for line in (corpus / "voices.tsv").read_text().splitlines()[1:] if line.strip()]
     out = []
     for i, v in enumerate(voices):
         for j in range(per_voice):
-            p = corpus / v / f"{v}_{(i + j) % 20:02d}.flac"
-            if p.is_file():
+            stem = corpus / v / f"{v}_{(i + j) % 20:02d}"
+            p = next((stem.with_suffix(ext) for ext in (".flac", ".wav") if stem.with_suffix(ext).is_file()), None)
+            if p is not None:
                 out.append(p)
     return out
 
@@ -63,8 +66,8 @@ class TorchfcpeReference(F0Extractor):
         """torchfcpe's pipeline on the input rate (internal torchaudio resampler)."""
         x = torch.from_numpy(wav)[None, :, None]
         with torch.inference_mode():
-            f0 = self.model.infer(x, sr=sr, decoder_mode="local_argmax", threshold=0.006, f0_min=f0_min,
-                                  f0_max=f0_max)[0, :, 0].double().numpy()
+            f0 = self.model.infer(x, sr=sr, decoder_mode="local_argmax", threshold=TORCHFCPE_THRESHOLD,
+                                  f0_min=f0_min, f0_max=f0_max)[0, :, 0].double().numpy()
         n16 = int(round(wav.shape[0] * 16000 / sr))
         times = np.arange(f0.shape[0]) * 160 / 16000  # frame i describes sample i*160 (see FcpeExtractor)
         times = np.minimum(times, max(n16, 1) / 16000)
@@ -90,7 +93,7 @@ def run_one(
         if post:
             f0 = postprocess(f0, v)
         hop = max(1, round(sr * HOP_S))
-        rt, rf, rv = read_f0_tsv(path.with_name(path.name.replace(".flac", ".f0.tsv")))
+        rt, rf, rv = read_f0_tsv(reference_path(path))
         ref_f0, ref_v, usable = reference_on_grid(rt, rf, rv, model_frame_count(wav.shape[0], hop), hop, sr)
         scores.append(score(f0, v, ref_f0, ref_v, usable))
     pooled = pool_scores(scores)
@@ -106,12 +109,13 @@ def run_one(
 
 def markdown(results: dict[str, dict[str, object]], skipped: dict[str, str]) -> str:
     """README table of the results."""
-    head = ("extractor", "RPA %", "RCA %", "GPE %", "voicing recall %", "voicing false alarm %",
+    head = ("extractor", "RPA %", "RPA voiced-only %", "RCA %", "GPE %", "voicing recall %", "voicing false alarm %",
             "median error (cents)", "RTF (CPU, 2 threads)", "CPU-time RTF")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in results.items():
         lines.append(
-            f"| {name} | {100 * r['rpa']:.1f} | {100 * r['rca']:.1f} | {100 * r['gpe']:.2f} | "
+            f"| {name} | {100 * r['rpa']:.1f} | {100 * r['rpa_voiced']:.1f} | {100 * r['rca']:.1f} | "
+            f"{100 * r['gpe']:.2f} | "
             f"{100 * r['voicing_recall']:.1f} | {100 * r['voicing_false_alarm']:.1f} | {r['median_abs_cents']:.1f} | "
             f"{r['rtf']:.4f} | {r['cpu_time_rtf']:.4f} |"
         )
@@ -161,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = res
         if name == DEFAULT_EXTRACTOR:
             results[f"{name} + postprocess"] = run_one(ex, clips, args.repeat, post=True)
+        if name == "fcpe":  # the other side of the voicing trade: our decoding with torchfcpe's own threshold
+            from svc_core.f0.fcpe import FcpeExtractor
+
+            results[f"fcpe, threshold {TORCHFCPE_THRESHOLD}"] = run_one(
+                FcpeExtractor(ex.device, threshold=TORCHFCPE_THRESHOLD), clips, args.repeat, post=False)
     ratios = {}
     if not args.no_reference and "fcpe" in results:
         ref = run_one(TorchfcpeReference(), clips, args.repeat, post=False)

@@ -39,6 +39,15 @@ def run_doctor(*, weights_dir: str | None, out: TextIO) -> int:
     if tv and tav and tv.split("+")[0].rsplit(".", 1)[0] != tav.split("+")[0].rsplit(".", 1)[0]:
         out.write(f"  WARNING: torch {tv} and torchaudio {tav} are different releases\n")
         ok = False
+    from svc_core.install_check import check_install, format_failures
+
+    checks = check_install()
+    out.write("\nLoads:\n" + "".join(
+        f"  {r.name:20s} {'ok' if r.ok else 'FAILED'}  ({r.distribution} {r.version or 'not installed'})\n"
+        for r in checks))
+    if not all(r.ok for r in checks):
+        out.write("\n" + format_failures(checks) + "\n")
+        ok = False
     try:
         import torch
 
@@ -47,7 +56,7 @@ def run_doctor(*, weights_dir: str | None, out: TextIO) -> int:
         if dev.type == "cuda":
             out.write(f" ({torch.cuda.get_device_name(dev)})")
         out.write(f"; CPU threads: {torch.get_num_threads()}\n")
-    except ImportError as e:
+    except (ImportError, OSError) as e:
         out.write(f"\nDevice: torch cannot be imported ({e})\n")
         ok = False
     out.write("\nWeights search path:\n")

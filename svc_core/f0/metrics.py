@@ -37,6 +37,12 @@ def read_f0_tsv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray, n
     return data[:, 0], data[:, 1], data[:, 2] > 0.5
 
 
+def reference_path(audio: str | os.PathLike[str]) -> Path:
+    """The ``<stem>.f0.tsv`` beside a corpus clip (``.flac`` or ``.wav``)."""
+    audio = Path(audio)
+    return audio.with_name(audio.stem + ".f0.tsv")
+
+
 def reference_on_grid(
     ref_t: np.ndarray, ref_f0: np.ndarray, ref_v: np.ndarray, n_frames: int, hop: int, sr: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -123,7 +129,7 @@ def score_corpus_clip(
     f0, v = extractor.extract(wav, sr, hop)  # type: ignore[attr-defined]
     if post is not None:
         f0 = post(f0, v)
-    rt, rf, rv = read_f0_tsv(flac.with_name(flac.name.replace(".flac", ".f0.tsv")))
+    rt, rf, rv = read_f0_tsv(reference_path(flac))
     ref_f0, ref_v, usable = reference_on_grid(rt, rf, rv, f0.shape[0], hop, sr)
     return score(f0, v, ref_f0, ref_v, usable)
 
