@@ -38,7 +38,7 @@ def _sniff(path: Path) -> str:
         raise CheckpointError(path, "the file is empty (0 bytes)")
     if head.startswith(_ZIP_MAGIC):
         return "zip"
-    if head[:1] == b"\x80":
+    if head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5:  # PROTO opcode + a protocol torch can write
         return "pickle"
     if len(head) == 8 and int.from_bytes(head, "little") < 100_000_000:
         with path.open("rb") as f:
@@ -91,6 +91,11 @@ def load_torch_file(
             return torch.load(p, map_location=map_location, weights_only=True, mmap=bool(mmap and kind == "zip"))
     except pickle_errors() as e:
         msg = str(e)
+        bad_op = re.search(r"Unsupported operand (\d+)", msg)
+        if bad_op:  # not an instruction the unpickler knows: garbage bytes, not code
+            raise CheckpointError(
+                p, f"not a PyTorch checkpoint (the data is not a valid pickle: unknown opcode {bad_op.group(1)})"
+            ) from None
         if "Weights only load failed" in msg or "Unsupported global" in msg or "unsupported" in msg.lower():
             culprit = _culprit(msg)
             raise UnsafeCheckpointError(

@@ -64,7 +64,11 @@ class FcpeExtractor(SalienceExtractor):
     def salience_with_cents(self, wav16: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Salience [1, N, 360] and the model's cents table [360] for 16 kHz audio [T_wav]."""
         bundle = load_bundled_fcpe(self.device)
-        x = torch.from_numpy(np.ascontiguousarray(wav16, np.float32)).to(self.device)[None, :, None]
+        x = np.ascontiguousarray(wav16, np.float32)
+        peak = float(np.abs(x).max()) if x.size else 0.0
+        if peak > 1.0:  # torchfcpe prints "[error with torchfcpe.mel_extractor...]" to stdout above full scale
+            x = x / peak
+        x = torch.from_numpy(x).to(self.device)[None, :, None]
         with torch.inference_mode():
             mel = bundle.wav2mel(x, MODEL_SR)
             sal = bundle.model(mel)

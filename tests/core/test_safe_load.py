@@ -48,7 +48,12 @@ def test_legacy_raw_pickle_with_code_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "needle"),
-    [(b"", "empty"), (b"hello world, not a model", "not a PyTorch checkpoint")],
+    [
+        (b"", "empty"),
+        (b"hello world, not a model", "not a PyTorch checkpoint"),
+        (b"\x80" + bytes(range(256)) * 8, "not a PyTorch checkpoint"),  # 0x80-led garbage (issue 13, item 5)
+        (b"\x80\x02" + bytes(range(255, -1, -1)) * 8, "not a PyTorch checkpoint (the data is not a valid pickle"),
+    ],
 )
 def test_bad_bytes(tmp_path: Path, content: bytes, needle: str) -> None:
     p = tmp_path / "bad.pth"
@@ -56,6 +61,7 @@ def test_bad_bytes(tmp_path: Path, content: bytes, needle: str) -> None:
     with pytest.raises(CheckpointError) as e:
         load_torch_file(p)
     assert needle in str(e.value)
+    assert not isinstance(e.value, UnsafeCheckpointError) and "run code" not in str(e.value)
 
 
 def test_truncated_checkpoint(tmp_path: Path) -> None:

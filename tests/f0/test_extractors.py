@@ -88,6 +88,18 @@ def test_silence_noise_clipping(name: str, tone_44k) -> None:
     assert rpa(f0, v, truth) > 0.9, name
 
 
+@pytest.mark.parametrize("name", FAST)
+def test_over_full_scale_input_prints_nothing(name: str, tone_44k, capfd: pytest.CaptureFixture[str]) -> None:
+    """A float file peaking far above 1.0 is tracked like its normalised copy, with nothing on stdout (torchfcpe
+    printed "[error with torchfcpe.mel_extractor...]"; issue 13, item 5)."""
+    wav, truth, sr, hop = tone_44k
+    capfd.readouterr()
+    f0, v = ex(name).extract(wav * 40.0, sr, hop)
+    out = capfd.readouterr()
+    assert out.out == "", out.out
+    assert rpa(f0, v, truth) > 0.9, name
+
+
 # voiced share allowed on 1 s of white noise (WORLD trackers voice noise; measured values in the report)
 NOISE_VOICED_MAX = {"fcpe": 0.1, "crepe-tiny": 0.1, "harvest": 1.0, "dio": 1.0, "pm": 0.1, "crepe-full": 0.1}
 
