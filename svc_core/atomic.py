@@ -1,6 +1,8 @@
 """Atomic file output: write a temp file next to the target, then ``os.replace`` it into place.
 
-A reader never sees a half-written file, and an error or cancel leaves no output behind. Temp files are created
+A reader never sees a half-written file, and an error or cancel leaves no output behind. Temp names are
+``.<name>.<pid>.<random>.part``: a later run can tell the leftovers of a killed process (SIGKILL, power loss) from
+a live writer's files and sweep them (:func:`sweep_stale_temp_files`). Temp files are created
 with ``os.open(..., 0o666)`` so the process umask gives them the usual permissions (no ``os.umask`` flip, which is
 process-wide and races with other threads, and no ``chmod`` of ``mkstemp``'s 0600 afterwards).
 """
@@ -10,13 +12,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "new_temp_file", "replace_into", "write_bytes_atomic", "write_json_atomic",
-           "write_text_atomic"]
+__all__ = ["atomic_write", "new_temp_file", "replace_into", "sweep_stale_temp_files", "write_bytes_atomic",
+           "write_json_atomic", "write_text_atomic"]
+
+_TEMP_NAME = re.compile(r"^\.(.+?)\.(?:(\d+)\.)?[0-9a-f]{8}\.part$")
+#: A temp file without a process id (older naming) counts as stale when untouched for this long.
+STALE_AFTER_S = 3600.0
 
 
 def new_temp_file(path: str | os.PathLike[str], suffix: str = ".part") -> Path:
@@ -24,7 +32,7 @@ def new_temp_file(path: str | os.PathLike[str], suffix: str = ".part") -> Path:
     p = Path(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = p.parent / f".{p.name}.{secrets.token_hex(4)}{suffix}"
+        tmp = p.parent / f".{p.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
         try:
             fd = os.open(tmp, flags, 0o666)
         except FileExistsError:
@@ -32,6 +40,46 @@ def new_temp_file(path: str | os.PathLike[str], suffix: str = ".part") -> Path:
         os.close(fd)
         return tmp
     raise FileExistsError(f"{p.parent}: cannot create a unique temp file for {p.name}")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's) or cannot tell: keep its files
+    return True
+
+
+def sweep_stale_temp_files(folder: str | os.PathLike[str], names: Iterable[str] | None = None) -> list[Path]:
+    """Delete this app's leftover temp files in ``folder``: ``.<name>.<pid>.<hex>.part`` whose process is gone, and
+    the pid-less older naming untouched for STALE_AFTER_S (only for targets in ``names``, when given). Returns them."""
+    d = Path(folder)
+    wanted = None if names is None else set(names)
+    removed: list[Path] = []
+    try:
+        entries = list(d.iterdir())
+    except OSError:
+        return removed
+    now = time.time()
+    for q in entries:
+        m = _TEMP_NAME.match(q.name)
+        if not m or not q.is_file():
+            continue
+        target, pid = m.group(1), m.group(2)
+        if not pid and wanted is not None and target not in wanted:
+            continue
+        try:
+            stale = not _alive(int(pid)) if pid else now - q.stat().st_mtime > STALE_AFTER_S
+            if stale:
+                q.unlink()
+                removed.append(q)
+        except OSError:
+            continue
+    return removed
 
 
 def replace_into(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:

@@ -7,6 +7,7 @@ from vencoder.errors import CheckpointError, UnsafeCheckpointError
 __all__ = [
     "AudioError",
     "Cancelled",
+    "NothingToConvertError",
     "CheckpointError",
     "SvcError",
     "UnsafeCheckpointError",
@@ -25,6 +26,10 @@ class VoiceError(SvcError):
 
 class AudioError(SvcError):
     """An audio file cannot be read, holds invalid samples, or an output cannot be written."""
+
+
+class NothingToConvertError(AudioError):
+    """Every part of an input is below the silence threshold: there is nothing to convert (no output written)."""
 
 
 class Cancelled(SvcError):

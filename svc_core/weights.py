@@ -135,11 +135,11 @@ def find_weights(
         raise KeyError(f"unknown weights key {key!r}; known: {', '.join(sorted(KNOWN_WEIGHTS))}")
     s = settings if settings is not None else Settings.load()
     searched: list[str] = []
-    if explicit:
+    if explicit:  # a path the user names must exist: never fall back to other weights
         p = Path(explicit)
         if p.exists():
             return p
-        searched.append(f"{p} (given explicitly)")
+        raise WeightsNotFoundError(spec.filenames[0], [f"{p} (given explicitly: no such file)"], spec.where_to_get)
     for name in (key, *spec.filenames):
         if name in s.weights:
             p = Path(s.weights[name])

@@ -95,6 +95,8 @@ def _check_path(path: Path) -> None:
         raise AudioError(f"{path}: file not found")
     if path.is_dir():
         raise AudioError(f"{path}: is a folder, not an audio file")
+    if not path.is_file():
+        raise AudioError(f"{path}: not a regular file (a pipe, socket or device); save the audio to a file first")
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -155,6 +157,8 @@ class AudioReader:
                              f"{MIN_SR}-{MAX_SR} Hz")
         if self.info.frames <= 0:
             self.close()
+            if self.info.format in ("MP3", "OGG"):
+                raise AudioError(f"{self.path}: corrupt or truncated file: no samples decode")
             raise AudioError(f"{self.path}: no audio samples (0 frames)")
         if self.info.format == "WAV" and self.info.subtype in _BYTES_PER_SAMPLE:
             declared = _wav_declared_frames(self.path, _BYTES_PER_SAMPLE[self.info.subtype] * self.info.channels)
@@ -164,7 +168,34 @@ class AudioReader:
                     f"{self.path}: truncated file: the header declares {declared} frames but only "
                     f"{self.info.frames} are present"
                 )
+        self.warnings: list[str] = []
+        if self.info.format in ("MP3", "OGG"):
+            self._check_decodable_length()
         self.position = 0
+
+    def _check_decodable_length(self) -> None:
+        """MP3/OGG headers can claim more frames than a truncated file holds: decode once and keep what decodes."""
+        n = 0
+        try:
+            while True:
+                got = self._sf.read(DEFAULT_BLOCK, dtype="float32", always_2d=True).shape[0]
+                if got == 0:
+                    break
+                n += got
+        except (sf.LibsndfileError, RuntimeError) as e:
+            if n == 0:
+                self.close()
+                raise AudioError(f"{self.path}: corrupt or truncated file: nothing decodes ({e})") from e
+        if n == 0:
+            self.close()
+            raise AudioError(f"{self.path}: corrupt or truncated file: no samples decode")
+        self._sf.seek(0)
+        if n < self.info.frames:
+            sr = self.info.sr
+            self.warnings.append(f"{self.path}: truncated or damaged file: the header declares {self.info.frames} "
+                                 f"frames ({self.info.frames / sr:.2f} s) but only {n} ({n / sr:.2f} s) decode; "
+                                 "using the decodable part")
+            self.info = AudioInfo(self.path, sr, self.info.channels, n, self.info.format, self.info.subtype)
 
     def _open(self) -> sf.SoundFile:
         ext = self.path.suffix.lower()

@@ -6,12 +6,14 @@ silence run splits the audio when it is long enough (``min_interval``) and the c
 (``min_length``); at most ``max_sil_kept`` of silence stays attached to the neighbouring voiced slices and the cut
 falls on the quietest frame. Differences: the RMS is computed in blocks (streaming, so an hour-long file is never
 held whole), the state machine runs once per silence *run* (not per frame), a slice whose loudest frame is below
-the threshold is marked silent (so pure silence is never sent to the model), and :func:`split_long` cuts voiced
+the threshold is marked silent (so pure silence is never sent to the model), the threshold is relative to the
+signal's own level by default (:class:`SliceSettings`), and :func:`split_long` cuts voiced
 slices longer than a limit at their quietest frame.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,30 +23,61 @@ __all__ = ["FrameRms", "Slice", "SliceSettings", "frame_rms", "slice_audio", "sl
 
 @dataclass(frozen=True)
 class SliceSettings:
-    """Slicer parameters (so-vits-svc inference defaults): dB threshold and lengths in milliseconds."""
+    """Slicer parameters: the silence threshold and lengths in milliseconds (so-vits-svc inference defaults).
 
-    threshold_db: float = -40.0
+    The threshold is relative to the audio's own level: ``relative_db`` below its loud-frame RMS (the 99th
+    percentile of the frames above ``floor_db``), never below ``floor_db``; so a quietly recorded vocal is sliced
+    like a loud one. ``threshold_db`` (dBFS), when set, is an absolute threshold instead (so-vits-svc's -40).
+    """
+
+    threshold_db: float | None = None
     min_length_ms: float = 5000.0
     min_interval_ms: float = 300.0
     hop_ms: float = 20.0
     max_sil_kept_ms: float = 5000.0
+    relative_db: float = -40.0
+    floor_db: float = -80.0
 
-    def frames(self, sr: int) -> tuple[int, int, int, int, int]:
-        """(hop, win, min_length, min_interval, max_sil_kept): hop/win in samples, the rest in hops."""
+    def validate(self) -> None:
+        """Raise ValueError naming the first setting that is NaN, infinite or out of range."""
+        for name in ("min_length_ms", "min_interval_ms", "hop_ms", "max_sil_kept_ms", "relative_db", "floor_db"):
+            if not math.isfinite(float(getattr(self, name))):
+                raise ValueError(f"slice setting {name} must be a finite number, got {getattr(self, name)!r}")
+        if self.threshold_db is not None and not (math.isfinite(self.threshold_db) and -200 <= self.threshold_db <= 0):
+            raise ValueError(f"silence threshold must be between -200 and 0 dBFS, got {self.threshold_db!r}")
+        if not -120.0 <= self.relative_db <= 0.0:
+            raise ValueError(f"relative silence threshold must be between -120 and 0 dB, got {self.relative_db!r}")
+        if not -200.0 <= self.floor_db <= 0.0:
+            raise ValueError(f"silence floor must be between -200 and 0 dBFS, got {self.floor_db!r}")
         if self.min_length_ms < self.min_interval_ms or self.min_interval_ms < self.hop_ms or self.hop_ms <= 0:
             raise ValueError("slice settings must satisfy min_length >= min_interval >= hop > 0")
         if self.max_sil_kept_ms < self.hop_ms:
             raise ValueError("slice setting max_sil_kept must be >= hop")
+
+    def frames(self, sr: int) -> tuple[int, int, int, int, int]:
+        """(hop, win, min_length, min_interval, max_sil_kept): hop/win in samples, the rest in hops."""
+        self.validate()
         min_interval = sr * self.min_interval_ms / 1000.0
         hop = max(1, round(sr * self.hop_ms / 1000.0))
         win = max(1, min(round(min_interval), 4 * hop))
         return (hop, win, round(sr * self.min_length_ms / 1000.0 / hop), round(min_interval / hop),
                 round(sr * self.max_sil_kept_ms / 1000.0 / hop))
 
+    def threshold(self, rms: np.ndarray) -> float:
+        """Linear RMS threshold for frame RMS values ``rms`` [N] of one signal (see the class docstring)."""
+        if self.threshold_db is not None:
+            return float(10.0 ** (self.threshold_db / 20.0))
+        floor = 10.0 ** (self.floor_db / 20.0)
+        above = np.asarray(rms)[np.asarray(rms) > floor]
+        if above.size == 0:
+            return float(floor)
+        loud = float(np.percentile(above, 99))
+        return float(max(floor, loud * 10.0 ** (self.relative_db / 20.0)))
+
 
 @dataclass(frozen=True)
 class Slice:
-    """Samples [start, end) of the input; ``silent`` slices are passed through, the others converted."""
+    """Samples [start, end) of the input; ``silent`` slices are written as silence, the others converted."""
 
     start: int
     end: int
@@ -121,7 +154,7 @@ def slice_from_rms(rms: np.ndarray, n_samples: int, sr: int, settings: SliceSett
     n = int(n_samples)
     if n <= 0:
         return []
-    thr = 10.0 ** (s.threshold_db / 20.0)
+    thr = s.threshold(rms)
     tags: list[tuple[int, int]] = []
     if (n + hop - 1) // hop > min_length:
         quiet = rms < thr

@@ -1,9 +1,12 @@
-"""Audio file writing: WAV/FLAC (16/24-bit or float) incrementally into a temp file beside the target, renamed
-into place on commit (``svc_core.atomic``); never over the input, nothing left behind on error or cancel."""
+"""Audio file writing: WAV/FLAC (16/24-bit or float) and, where libsndfile can (1.1+), MP3 / OGG Vorbis / Opus,
+incrementally into a temp file beside the target, renamed into place on commit (``svc_core.atomic``); never over
+the input, nothing left behind on error or cancel. Outputs carry a ``software`` tag naming this app, so a later
+run can tell its own outputs from inputs."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,18 +17,49 @@ import soundfile as sf
 from svc_core.atomic import new_temp_file, replace_into
 from svc_core.errors import AudioError
 
-__all__ = ["WRITE_FORMATS", "AudioWriter", "write_audio"]
+__all__ = ["SOFTWARE_TAG", "WRITE_FORMATS", "AudioWriter", "check_output_format", "is_own_output", "write_audio"]
 
-# Output containers and the subtypes we write.
-WRITE_FORMATS: dict[str, str] = {"wav": "WAV", "flac": "FLAC"}
+#: (libsndfile container, fixed subtype or None when --bits chooses) of each output extension this libsndfile has.
+_ALL_FORMATS: dict[str, tuple[str, str | None]] = {
+    "wav": ("WAV", None), "flac": ("FLAC", None), "mp3": ("MP3", "MPEG_LAYER_III"), "ogg": ("OGG", "VORBIS"),
+    "opus": ("OGG", "OPUS"),
+}
+WRITE_FORMATS: dict[str, str] = {
+    ext: cont for ext, (cont, sub) in _ALL_FORMATS.items()
+    if cont in sf.available_formats() and (sub is None or sub in sf.available_subtypes(cont))
+}
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 _SUBTYPES: dict[str, str] = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT", "pcm_16": "PCM_16",
                              "pcm_24": "PCM_24", "float32": "FLOAT"}
+SOFTWARE_TAG = "svc-studio"
 
 
-def _resolve_format(path: Path, format: str | None, subtype: str | None) -> tuple[str, str]:
-    fmt = (format or path.suffix.lstrip(".") or "wav").lower()
+def is_own_output(path: str | os.PathLike[str]) -> bool:
+    """True when the file carries this app's ``software`` tag (written by :class:`AudioWriter`)."""
+    try:
+        with sf.SoundFile(str(path)) as f:
+            return str(f.software or "").startswith(SOFTWARE_TAG)
+    except Exception:  # noqa: BLE001 (unreadable: not ours to skip; the conversion reports it)
+        return False
+
+
+def check_output_format(format: str | None, subtype: str | None, path: Path | None = None) -> tuple[str, str]:
+    """(libsndfile format, subtype) for ``format`` (default: ``path``'s extension, else wav) and ``subtype``
+    (16, 24, float; only for WAV/FLAC); AudioError for what cannot be written or does not agree with ``path``."""
+    where = f"{path}: " if path is not None else ""
+    ext = path.suffix.lstrip(".").lower() if path is not None else ""
+    fmt = (format or ext or "wav").lower()
+    if format and ext and ext in _ALL_FORMATS and ext != fmt:
+        raise AudioError(f"{where}the output name ends in .{ext} but the format asked for is {fmt}; make them agree")
     if fmt not in WRITE_FORMATS:
-        raise AudioError(f"{path}: cannot write format {fmt!r}; choose one of {', '.join(WRITE_FORMATS)}")
+        why = " (this libsndfile cannot write it)" if fmt in _ALL_FORMATS else ""
+        raise AudioError(f"{where}cannot write format {fmt!r}{why}; choose one of {', '.join(WRITE_FORMATS)}")
+    fixed = _ALL_FORMATS[fmt][1]
+    if fixed is not None:
+        if subtype is not None:
+            raise AudioError(f"{where}{fmt} is a lossy format without a bit depth: drop --bits (16/24/float are for "
+                             "wav and flac)")
+        return WRITE_FORMATS[fmt], fixed
     sub = (subtype or ("24" if fmt == "flac" else "float")).lower()
     if sub not in _SUBTYPES:
         raise AudioError(f"{path}: unknown sample format {subtype!r}; choose 16, 24 or float")
@@ -33,6 +67,24 @@ def _resolve_format(path: Path, format: str | None, subtype: str | None) -> tupl
     if fmt == "flac" and sub_sf == "FLOAT":
         raise AudioError(f"{path}: FLAC cannot hold float samples; choose 16 or 24 bits, or WAV")
     return WRITE_FORMATS[fmt], sub_sf
+
+
+def _resolve_format(path: Path, format: str | None, subtype: str | None) -> tuple[str, str]:
+    return check_output_format(format, subtype, path)
+
+
+def _disk_full(path: Path) -> bool:
+    try:
+        st = os.statvfs(path.parent)
+    except (OSError, AttributeError):
+        return False
+    return st.f_bavail * st.f_frsize < (1 << 20)
+
+
+def _write_error(path: Path, tmp: Path, e: BaseException) -> AudioError:
+    if getattr(e, "errno", None) == errno.ENOSPC or _disk_full(tmp):
+        return AudioError(f"{path}: writing failed: the disk is full (no space left in {path.parent})")
+    return AudioError(f"{path}: writing failed ({e})")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -67,9 +119,17 @@ class AudioWriter:
         parent = self.path.parent
         if not parent.is_dir():
             raise AudioError(f"{self.path}: cannot write output: folder {parent} does not exist or is not a folder")
+        if self._sub == "OPUS" and self.sr not in OPUS_RATES:
+            raise AudioError(f"{self.path}: Opus holds only {', '.join(map(str, OPUS_RATES))} Hz; the output is "
+                             f"{self.sr} Hz (pass --sr 48000)")
         try:
             self._tmp = new_temp_file(self.path)
         except OSError as e:
+            if e.errno == errno.ENAMETOOLONG:
+                raise AudioError(f"{self.path}: cannot write output: the file name is too long "
+                                 f"({len(self.path.name.encode())} bytes); choose a shorter name") from e
+            if e.errno == errno.ENOSPC:
+                raise AudioError(f"{self.path}: cannot write output: the disk is full") from e
             raise AudioError(f"{self.path}: cannot write output: folder not writable ({e.strerror or e})") from e
         try:
             self._sf: sf.SoundFile | None = sf.SoundFile(str(self._tmp), "w", samplerate=self.sr,
@@ -78,8 +138,12 @@ class AudioWriter:
         except (sf.LibsndfileError, RuntimeError, OSError) as e:
             self._tmp.unlink(missing_ok=True)
             raise AudioError(f"{self.path}: cannot write output ({e})") from e
+        with contextlib.suppress(Exception):  # not every container holds string tags
+            from svc_core import __version__
+
+            self._sf.software = f"{SOFTWARE_TAG} {__version__}"
         self.frames_written = 0
-        self._int = self._sub.startswith("PCM")
+        self._int = self._sub != "FLOAT"  # integer and lossy outputs hold [-1, 1]
 
     def write(self, block: np.ndarray) -> None:
         """Append float32 [C, n] (or [n] for mono) samples; integer outputs are clipped to [-1, 1]."""
@@ -95,7 +159,7 @@ class AudioWriter:
         try:
             self._sf.write(np.ascontiguousarray(x.T))
         except (sf.LibsndfileError, RuntimeError, OSError) as e:
-            raise AudioError(f"{self.path}: writing failed ({e})") from e
+            raise _write_error(self.path, self._tmp, e) from e
         self.frames_written += x.shape[1]
 
     def commit(self) -> Path:
@@ -106,9 +170,9 @@ class AudioWriter:
             self._sf.close()
             self._sf = None
             replace_into(self._tmp, self.path)
-        except OSError as e:
+        except (sf.LibsndfileError, RuntimeError, OSError) as e:
             self.abort()
-            raise AudioError(f"{self.path}: cannot write output ({e.strerror or e})") from e
+            raise _write_error(self.path, self._tmp, e) from e
         return self.path
 
     def abort(self) -> None:

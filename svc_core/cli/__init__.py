@@ -49,13 +49,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from svc_core.cli._signals import Terminated, exit_on_signals
     from svc_core.errors import CheckpointError, SvcError
 
     try:
-        return int(args.func(args) or 0)
+        with exit_on_signals():
+            return int(args.func(args) or 0)
     except (SvcError, CheckpointError) as e:
         sys.stderr.write(f"svc-studio: error: {e}\n")
         return 1
+    except Terminated as e:
+        sys.stderr.write(f"svc-studio: stopped by {e.name}; unfinished outputs removed\n")
+        return 128 + e.signum
     except KeyboardInterrupt:
         sys.stderr.write("svc-studio: interrupted\n")
         return 130

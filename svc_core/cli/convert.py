@@ -11,9 +11,11 @@ from typing import TextIO
 
 from svc_core.audio.slicer import SliceSettings
 from svc_core.cli._args import ProgressBar, add_device_option, add_f0_option
+from svc_core.cli._outputs import UsageError, choose_output, output_path_for, skip_own_outputs
 from svc_core.convert.settings import ConvertSettings
 
 __all__ = ["add_parser", "collect_inputs", "output_path_for", "run_convert"]
+_WRITE_EXTS = ("wav", "flac", "mp3", "ogg", "opus")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-m", "--model", "--voice", dest="voice", required=True, metavar="VOICE",
                    help="voice folder (config.json + G_*.pth) or a checkpoint file")
     p.add_argument("-o", "--output", metavar="OUT", default=None,
-                   help="output folder, or output file when converting one file")
+                   help="output folder, or output file when converting one file (its extension sets the format)")
     p.add_argument("--speaker", "-s", default=None, metavar="NAME",
                    help="speaker name or id; a mix as NAME:WEIGHT,NAME:WEIGHT (default: the first speaker)")
     p.add_argument("--transpose", "-t", type=float, default=d.transpose, metavar="N",
@@ -44,17 +46,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--index", metavar="PATH", default=None, help="retrieval index file (default: in the voice folder)")
     p.add_argument("--noise-scale", type=float, default=None, metavar="X",
                    help=f"prior noise scale (default {d.noise_scale:g})")
-    p.add_argument("--seed", type=int, default=None, help=f"random seed of the synthesizer (default {d.seed})")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"random seed of the synthesizer, 0 to 2**63-1 (default {d.seed})")
     p.add_argument("--slice-db", type=float, default=None, metavar="DB",
-                   help=f"silence threshold in dB (default {sl.threshold_db:g})")
+                   help=f"absolute silence threshold in dBFS (default: {sl.relative_db:g} dB under the file's loud "
+                   f"frames, at least {sl.floor_db:g} dBFS); quieter stretches are written as silence")
     p.add_argument("--match-loudness", type=float, default=d.match_loudness, metavar="A",
                    help=f"0..1: give the output the input's loudness envelope (0 = off; default {d.match_loudness:g})")
     p.add_argument("--sr", dest="output_sr", type=int, default=None, metavar="HZ",
                    help="output sample rate (default: the voice's)")
     p.add_argument("--per-channel", action="store_true", help="convert every channel (default: downmix to mono)")
-    p.add_argument("--format", choices=("wav", "flac"), default="wav", help="output format (default wav)")
+    p.add_argument("--format", choices=_WRITE_EXTS, default=None,
+                   help="output format (default: the -o file's extension, else wav); mp3/ogg/opus where libsndfile "
+                   "writes them")
     p.add_argument("--bits", choices=("16", "24", "float"), default=None,
-                   help="sample format (default: float for wav, 24 for flac)")
+                   help="sample format of wav/flac (default: float for wav, 24 for flac)")
     add_device_option(p)
     p.add_argument("--checkpoint", default=None, metavar="G_PTH", help="use this G_*.pth instead of the newest")
     p.add_argument("--encoder-weights", default=None, metavar="FILE", help="content encoder weights file")
@@ -83,19 +89,6 @@ def collect_inputs(items: list[str]) -> tuple[list[tuple[Path, Path | None]], li
     return files, errors
 
 
-def output_path_for(src: Path, root: Path | None, out: Path | None, voice_name: str, fmt: str,
-                    single: bool) -> Path:
-    """Where the output of ``src`` goes: -o file (single input), -o folder (keeping sub-folders), or next to it."""
-    name = f"{src.stem}_{voice_name}.{fmt}"
-    if out is None:
-        return src.parent / name
-    if single and out.suffix.lower() in (".wav", ".flac") and not out.is_dir():
-        return out
-    if root is not None:
-        return out / src.relative_to(root).parent / name
-    return out / name
-
-
 def _parse_speaker(text: str | None) -> int | str | dict[str, float] | None:
     if text is None:
         return None
@@ -111,24 +104,10 @@ def _parse_speaker(text: str | None) -> int | str | dict[str, float] | None:
     return text
 
 
-def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    """The handler: returns the exit code (0 ok, 1 a file failed, 2 usage); writes to stdout/stderr by default."""
-    out = out or sys.stdout
-    err = err or sys.stderr
-    from svc_core.convert import load_converter
-    from svc_core.errors import SvcError
-
-    for name, val in (("--retrieval-ratio", args.retrieval_ratio), ("--match-loudness", args.match_loudness)):
-        if not 0.0 <= val <= 1.0:
-            err.write(f"svc-studio convert: error: {name} must be between 0 and 1, got {val}\n")
-            return 2
-    try:
-        speaker = _parse_speaker(args.speaker)
-    except ValueError as e:
-        err.write(f"svc-studio convert: error: {e}\n")
-        return 2
+def _settings(args: argparse.Namespace) -> ConvertSettings:
+    """ConvertSettings from the options (validated there: ranges, NaN, seed, speaker-mix weights)."""
     kw: dict[str, object] = {
-        "speaker": speaker, "transpose": args.transpose, "auto_key": args.auto_key,
+        "speaker": _parse_speaker(args.speaker), "transpose": args.transpose, "auto_key": args.auto_key,
         "retrieval_ratio": args.retrieval_ratio, "match_loudness": args.match_loudness,
         "output_sr": args.output_sr, "per_channel": args.per_channel, "device": args.device,
         "f0_curve_path": Path(args.f0_curve) if args.f0_curve else None,
@@ -142,47 +121,84 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     if args.slice_db is not None:
         kw["slicing"] = SliceSettings(threshold_db=args.slice_db)
     settings = ConvertSettings(**kw)  # type: ignore[arg-type]
-    try:
-        settings.validate()
-    except SvcError as e:
-        err.write(f"svc-studio convert: error: {e}\n")
-        return 2
+    settings.validate()
+    return settings
+
+
+def _check_speaker(converter: object, speaker: object) -> None:
+    """Unknown speaker names are usage errors, found right after the voice loads (before any file)."""
+    voice = getattr(converter, "voice", None)
+    if voice is None or speaker is None or not hasattr(voice, "speaker_id"):
+        return
+    for name in (speaker.keys() if isinstance(speaker, dict) else [speaker]):
+        voice.speaker_id(name)
+
+
+def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """The handler: returns the exit code (0 ok, 1 a file failed, 2 usage); writes to stdout/stderr by default."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    from svc_core import convert as convert_pkg
+    from svc_core.cli._failures import describe_failure
+    from svc_core.errors import NothingToConvertError, SvcError, VoiceError
 
     files, errors = collect_inputs(list(args.inputs))
-    out_arg = Path(args.output) if args.output else None
     single = len(files) == 1 and not errors and files[0][1] is None
-    if out_arg is not None and not (single and out_arg.suffix.lower() in (".wav", ".flac")):
+    try:
+        settings = _settings(args)
+        out_file, fmt = choose_output(args.output, single, args.format, args.bits)
+        if args.encoder_weights and not Path(args.encoder_weights).is_file():
+            raise UsageError(f"--encoder-weights {args.encoder_weights}: no such file")
+    except (SvcError, UsageError, ValueError) as e:
+        err.write(f"svc-studio convert: error: {e}\n")
+        return 2
+    out_dir = Path(args.output) if args.output and out_file is None else None
+    if out_dir is not None:
         try:
-            out_arg.mkdir(parents=True, exist_ok=True)
+            out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            err.write(f"svc-studio convert: error: {out_arg}: cannot create the output folder ({e.strerror})\n")
+            err.write(f"svc-studio convert: error: {out_dir}: cannot create the output folder ({e.strerror})\n")
             return 1
     t0 = time.perf_counter()
     converter = None
     if files:
-        converter = load_converter(args.voice, settings, checkpoint=args.checkpoint,
-                                   weights_dir=getattr(args, "weights_dir", None),
-                                   encoder_path=args.encoder_weights, index_path=args.index)
+        from svc_core.install_check import needed_for_conversion, require_working
+
+        require_working(needed_for_conversion(settings.f0_method or _default_f0(), settings.retrieval_ratio > 0))
+        converter = convert_pkg.load_converter(args.voice, settings, checkpoint=args.checkpoint,
+                                               weights_dir=getattr(args, "weights_dir", None),
+                                               encoder_path=args.encoder_weights, index_path=args.index)
+        try:
+            _check_speaker(converter, settings.speaker)
+        except VoiceError as e:
+            err.write(f"svc-studio convert: error: --speaker: {e}\n")
+            return 2
     voice_name = _voice_name(converter, args.voice)
+    files, skipped = skip_own_outputs(files, voice_name)
+    if skipped:
+        err.write(f"skipped {len(skipped)} file(s) that are outputs of svc-studio (e.g. {skipped[0].name})\n")
+    _sweep_temp_files(files, out_dir, out_file, voice_name, fmt)
     done: list[tuple[Path, Path, float]] = []
     failed: list[tuple[Path, str]] = list(errors)
-    for path, why in errors:
-        err.write(f"FAILED {path}: {why}\n")
+    for _path, why in errors:
+        err.write(f"FAILED {why}\n")
     for i, (src, root) in enumerate(files, 1):
-        dst = output_path_for(src, root, out_arg, voice_name, args.format, single)
+        dst = output_path_for(src, root, out_dir, voice_name, fmt, out_file)
         bar = ProgressBar(err, f"{i}/{len(files)} {src.name}", not args.quiet)
         try:
             if dst.parent != src.parent:
                 dst.parent.mkdir(parents=True, exist_ok=True)
-            res = converter.convert_file(src, dst, format=args.format, subtype=args.bits,  # type: ignore[union-attr]
+            res = converter.convert_file(src, dst, format=fmt, subtype=args.bits,  # type: ignore[union-attr]
                                          overwrite=args.force, progress=bar)
-        except (SvcError, OSError) as e:
+        except NothingToConvertError as e:
             bar.end()
-            msg = str(e)
-            if str(src) not in msg:
-                msg = f"{src}: {msg}"
-            failed.append((src, msg))
-            err.write(f"FAILED {src}: {msg}\n")
+            failed.append((src, describe_failure(src, e)))
+            err.write(f"warning: {failed[-1][1]}\n")
+            continue
+        except Exception as e:  # noqa: BLE001 (any per-file failure is reported and the batch goes on)
+            bar.end()
+            failed.append((src, describe_failure(src, e)))
+            err.write(f"FAILED {failed[-1][1]}\n")
             continue
         bar.end()
         for w in res.warnings:
@@ -191,10 +207,31 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         out.write(f"{src} -> {res.output_path} ({res.input_seconds:.1f} s audio, RTF {res.rtf:.2f}"
                   f"{f', transpose {res.transpose:+g}' if res.transpose else ''})\n")
     total = len(done) + len(failed)
-    out.write(f"converted {len(done)} of {total} file(s), {len(failed)} failed, in {time.perf_counter() - t0:.1f} s\n")
+    out.write(f"converted {len(done)} of {total} file(s), {len(failed)} failed"
+              f"{f', {len(skipped)} skipped (own outputs)' if skipped else ''}, in {time.perf_counter() - t0:.1f} s\n")
     for _src, why in failed:
         out.write(f"  failed: {why}\n")
     return 0 if not failed else 1
+
+
+def _default_f0() -> str:
+    from svc_core.f0 import DEFAULT_EXTRACTOR
+
+    return DEFAULT_EXTRACTOR
+
+
+def _sweep_temp_files(files: list[tuple[Path, Path | None]], out_dir: Path | None, out_file: Path | None,
+                      voice_name: str, fmt: str) -> None:
+    """Delete leftovers of killed earlier runs (``.<output name>.<pid>.<hex>.part`` of a dead process) in the
+    folders this run writes to."""
+    from svc_core.atomic import sweep_stale_temp_files
+
+    by_dir: dict[Path, set[str]] = {}
+    for src, root in files:
+        dst = output_path_for(src, root, out_dir, voice_name, fmt, out_file)
+        by_dir.setdefault(dst.parent, set()).add(dst.name)
+    for folder, names in by_dir.items():
+        sweep_stale_temp_files(folder, names)
 
 
 def _voice_name(converter: object, voice_arg: str) -> str:

@@ -1,12 +1,12 @@
 """Offline conversion of a file or an array with a voice: the :class:`Converter` and :func:`load_converter`.
 
 Data flow per file (see shared DESIGN.md): read in blocks -> frame RMS -> silence slices (exact sample positions;
-silent slices pass through untouched) -> voiced slices longer than ``max_segment_s`` split at their quietest frame
-(:mod:`~svc_core.convert.plan`) -> per segment: read it with ``context_s`` of real audio each side, resample to the
-voice's rate, the :class:`~svc_core.convert.pipeline.SegmentPipeline` (F0, content, optional retrieval,
-``synthesize``) -> cut the context, resample to the output rate, optional loudness-envelope match -> linear
-crossfade with the previous segment over ``crossfade_ms`` (:mod:`~svc_core.convert.stream`) -> appended to a temp
-file renamed into place at the end.
+silent slices are written as silence, never as the source) -> voiced slices longer than ``max_segment_s`` split
+at their quietest frame (:mod:`~svc_core.convert.plan`) -> per segment: read it with ``context_s`` of real audio
+each side, resample to the voice's rate, the :class:`~svc_core.convert.pipeline.SegmentPipeline` (F0, content,
+optional retrieval, ``synthesize``) -> cut the context, resample to the output rate, optional loudness-envelope
+match -> linear crossfade with the previous segment over ``crossfade_ms`` (:mod:`~svc_core.convert.stream`) ->
+appended to a temp file renamed into place at the end.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from svc_core.convert.protocols import ContentEncoderLike, F0ExtractorLike, Voic
 from svc_core.convert.settings import ConvertResult, ConvertSettings
 from svc_core.convert.sources import ArraySource, FileSource
 from svc_core.convert.stream import stream_segments
-from svc_core.errors import AudioError, SvcError
+from svc_core.errors import AudioError, NothingToConvertError, SvcError
 from svc_core.jobs import CancelToken, Progress, ProgressCallback, drive
 
 if TYPE_CHECKING:
@@ -90,14 +90,17 @@ class Converter:
         t_start = time.perf_counter()
         in_path, out_path = Path(in_path), Path(out_path)
         with AudioReader(in_path) as reader:
+            warnings = list(reader.warnings)
             src = FileSource(reader)
             n_ch = src.channels if self.settings.per_channel else 1
             with AudioWriter(out_path, self.output_sr, n_ch, format=format, subtype=subtype, protect=[in_path],
                              overwrite=overwrite) as writer:
                 plan, semis = yield from stream_segments(self.pipeline, src, writer.write, n_ch, self.output_sr)
+                if not plan.has_voiced:  # the temp output is discarded
+                    raise NothingToConvertError(f"{in_path}: nothing to convert: the input is silent or below the "
+                                                f"threshold ({_threshold_text(self.settings)})")
                 frames = writer.frames_written
                 writer.commit()
-        warnings = []
         if plan.clipped:
             warnings.append(f"{in_path}: input is clipped ({plan.clipped} samples at full scale, peak "
                             f"{plan.peak:.3f}); the conversion keeps the distortion")
@@ -111,6 +114,13 @@ class Converter:
         temp file renamed to ``out_path`` at the end (nothing is left on error or cancel)."""
         job = self.convert_file_job(in_path, out_path, format=format, subtype=subtype, overwrite=overwrite)
         return drive(job, cancel, progress)
+
+
+def _threshold_text(s: ConvertSettings) -> str:
+    sl = s.slicing
+    if sl.threshold_db is not None:
+        return f"--slice-db {sl.threshold_db:g} dBFS"
+    return f"{sl.relative_db:g} dB under its loud frames, at least {sl.floor_db:g} dBFS"
 
 
 def load_converter(voice_path: str | os.PathLike[str], settings: ConvertSettings | None = None, *,

@@ -17,16 +17,23 @@ from svc_core.jobs import Progress
 __all__ = ["CLIP_LEVEL", "Plan", "plan_segments"]
 
 CLIP_LEVEL = 0.999
+#: Float samples beyond this (60 dB over full scale) are an overflowing file, not a loud vocal: refused.
+MAX_PEAK = 1000.0
 
 
 @dataclass
 class Plan:
-    """Segments of the input (silent ones pass through), the crossfade overlaps and what the scan found."""
+    """Segments of the input (silent ones are written as silence), the crossfade overlaps and what the scan found."""
 
     segments: list[Slice]
     overlaps: list[int]  # overlap (input samples, each side) at the boundary after segment i
     clipped: int  # samples at full scale
     peak: float
+
+    @property
+    def has_voiced(self) -> bool:
+        """True when at least one segment is above the silence threshold (something to convert)."""
+        return any(not sg.silent for sg in self.segments)
 
     def window(self, i: int) -> tuple[int, int]:
         """Input range of segment i including its crossfade overlaps."""
@@ -53,6 +60,12 @@ def plan_segments(src: Source, s: ConvertSettings,
         ab = np.abs(blk)
         clipped += int(np.count_nonzero(ab >= CLIP_LEVEL))
         peak = max(peak, float(ab.max()) if ab.size else 0.0)
+        if peak > MAX_PEAK:
+            where = str(src.path) if src.path else "input audio"
+            first = a + int(np.flatnonzero((ab > MAX_PEAK).any(axis=0))[0])
+            raise AudioError(f"{where}: samples overflow: the float samples peak at {peak:.3g} (full scale is 1.0; "
+                             f"the first beyond {MAX_PEAK:g} at {first / src.sr:.3f} s), which overflows the "
+                             "conversion; normalise or re-export the file")
         yield at(0.05 * (a + blk.shape[1]) / src.frames, "analysing")
     frames_rms = rms.finish()
     slices = slice_from_rms(frames_rms, src.frames, src.sr, s.slicing)

@@ -59,10 +59,34 @@ class ConvertSettings:
         for ok, msg in checks:
             if not ok:
                 raise SvcError(f"invalid setting: {msg}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
+            raise SvcError(f"invalid setting: seed must be an integer from 0 to 2**63-1, got {self.seed!r}")
+        if isinstance(self.speaker, Mapping):
+            _check_mix(self.speaker)
         try:
             self.slicing.frames(44100)
         except ValueError as e:
             raise SvcError(f"invalid slice setting: {e}") from e
+
+
+def _check_mix(mix: Mapping[str, float]) -> None:
+    """Speaker-mix weights: finite, >= 0, not all zero, and a finite sum (1e308 + 1e308 overflows)."""
+    if not mix:
+        raise SvcError("invalid setting: the speaker mix is empty")
+    total = 0.0
+    for name, w in mix.items():
+        try:
+            wf = float(w)
+        except (TypeError, ValueError):
+            raise SvcError(f"invalid setting: speaker mix weight of {name!r} is not a number: {w!r}") from None
+        if not math.isfinite(wf) or wf < 0:
+            raise SvcError(f"invalid setting: speaker mix weight of {name!r} must be a finite number >= 0, got {w!r}")
+        total += wf
+    if not math.isfinite(total):
+        raise SvcError(f"invalid setting: the speaker mix weights overflow (their sum is {total}); use smaller "
+                       "weights, e.g. 1 and 2 (they are normalised)")
+    if total <= 0:
+        raise SvcError("invalid setting: the speaker mix weights are all zero")
 
 
 @dataclass

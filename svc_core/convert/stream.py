@@ -116,8 +116,8 @@ def stream_segments(pipe: SegmentPipeline, src: Source, emit: Callable[[np.ndarr
         n_c_out = opos(c1) - opos(c0)
         a_o, b_o = opos(w0) - opos(c0), opos(w1) - opos(c0)
         for ch, xc in enumerate(_channels(blk, n_out_channels)):
-            if sg.silent:
-                yo = fit_length(resample(xc, sr_in, sr_o), n_c_out)
+            if sg.silent:  # silence, never the source signal; the crossfades fade the neighbours in and out
+                yo = np.zeros(n_c_out, np.float32)
             else:
                 xm = model_rate(xc, c0, c1)
                 f0, v = f0_cache.pop((i, ch), None) or pipe.f0(xm, c0 / sr_in)

@@ -108,7 +108,7 @@ def test_missing_inputs_and_empty_folder(cli: Any, tmp_path: Path, capsys: pytes
 def test_usage_errors_exit_2(cli: Any, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     src = _wav(tmp_path / "a.wav")
     assert cli(str(src), "--retrieval-ratio", "1.5") == 2
-    assert "--retrieval-ratio must be between 0 and 1" in capsys.readouterr().err
+    assert "invalid setting: retrieval ratio must be between 0 and 1" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         cli(str(src), "--f0", "nope")
     assert e.value.code == 2
@@ -186,4 +186,5 @@ def test_help_defaults_match_settings() -> None:
     text = " ".join(text.split())
     s = ConvertSettings()
     assert f"default {s.noise_scale:g}" in text and f"default {s.seed}" in text
-    assert f"default {s.slicing.threshold_db:g}" in text and DEFAULT_EXTRACTOR in text
+    assert f"default: {s.slicing.relative_db:g} dB under the file's loud frames" in text and DEFAULT_EXTRACTOR in text
+    assert s.slicing.threshold_db is None  # relative by default; --slice-db is the absolute override

@@ -334,8 +334,9 @@ def test_bad_files_through_convert_file(tmp_path: Path) -> None:
         conv.convert_file(txt, tmp_path / "o2.wav")
     silent = tmp_path / "silent.flac"
     sf.write(silent, np.zeros(44100 * 2 + 17, np.float32), 44100, subtype="PCM_16")
-    res = conv.convert_file(silent, tmp_path / "o3.wav")
-    y, sr = sf.read(tmp_path / "o3.wav", dtype="float32")
-    assert sr == 16000 and y.shape == (round((44100 * 2 + 17) * 16000 / 44100),) and not y.any()
-    assert conv.voice.calls == [] and res.warnings == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lyrics.txt", "o3.wav", "silent.flac", "zero.wav"]
+    from svc_core.errors import NothingToConvertError
+
+    with pytest.raises(NothingToConvertError, match=r"silent\.flac: nothing to convert: the input is silent or below"):
+        conv.convert_file(silent, tmp_path / "o3.wav")  # issue 13, item 2: a status, not "converted"
+    assert conv.voice.calls == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lyrics.txt", "silent.flac", "zero.wav"]
