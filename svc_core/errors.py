@@ -10,6 +10,7 @@ __all__ = [
     "NothingToConvertError",
     "CheckpointError",
     "SvcError",
+    "UnknownSpeakerError",
     "UnsafeCheckpointError",
     "VoiceError",
     "WeightsNotFoundError",
@@ -22,6 +23,10 @@ class SvcError(Exception):
 
 class VoiceError(SvcError):
     """A voice folder or checkpoint is missing, broken or does not fit its config."""
+
+
+class UnknownSpeakerError(VoiceError):
+    """A speaker name or id the voice does not have (a usage error: exit code 2 in the CLI)."""
 
 
 class AudioError(SvcError):

@@ -125,22 +125,13 @@ def _settings(args: argparse.Namespace) -> ConvertSettings:
     return settings
 
 
-def _check_speaker(converter: object, speaker: object) -> None:
-    """Unknown speaker names are usage errors, found right after the voice loads (before any file)."""
-    voice = getattr(converter, "voice", None)
-    if voice is None or speaker is None or not hasattr(voice, "speaker_id"):
-        return
-    for name in (speaker.keys() if isinstance(speaker, dict) else [speaker]):
-        voice.speaker_id(name)
-
-
 def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """The handler: returns the exit code (0 ok, 1 a file failed, 2 usage); writes to stdout/stderr by default."""
     out = out or sys.stdout
     err = err or sys.stderr
     from svc_core import convert as convert_pkg
     from svc_core.cli._failures import describe_failure
-    from svc_core.errors import NothingToConvertError, SvcError, VoiceError
+    from svc_core.errors import NothingToConvertError, SvcError, UnknownSpeakerError
 
     files, errors = collect_inputs(list(args.inputs))
     single = len(files) == 1 and not errors and files[0][1] is None
@@ -165,12 +156,11 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         from svc_core.install_check import needed_for_conversion, require_working
 
         require_working(needed_for_conversion(settings.f0_method or _default_f0(), settings.retrieval_ratio > 0))
-        converter = convert_pkg.load_converter(args.voice, settings, checkpoint=args.checkpoint,
-                                               weights_dir=getattr(args, "weights_dir", None),
-                                               encoder_path=args.encoder_weights, index_path=args.index)
-        try:
-            _check_speaker(converter, settings.speaker)
-        except VoiceError as e:
+        try:  # an unknown --speaker is found as the voice loads, before any file
+            converter = convert_pkg.load_converter(args.voice, settings, checkpoint=args.checkpoint,
+                                                   weights_dir=getattr(args, "weights_dir", None),
+                                                   encoder_path=args.encoder_weights, index_path=args.index)
+        except UnknownSpeakerError as e:
             err.write(f"svc-studio convert: error: --speaker: {e}\n")
             return 2
     voice_name = _voice_name(converter, args.voice)

@@ -16,6 +16,7 @@ from svc_core.convert.pipeline import SegmentPipeline
 from svc_core.convert.plan import Plan, plan_segments
 from svc_core.convert.sources import Source
 from svc_core.dsp import resample
+from svc_core.errors import AudioError
 from svc_core.features import fit_length
 from svc_core.jobs import Progress
 from svc_core.memory import release_freed_memory
@@ -72,6 +73,10 @@ def stream_segments(pipe: SegmentPipeline, src: Source, emit: Callable[[np.ndarr
     """Convert ``src`` into ``emit`` ([C', n] blocks at ``output_sr``), yielding progress -> (plan, semitones)."""
     s = pipe.settings
     sr_in, sr_m, sr_o = src.sr, pipe.sample_rate, int(output_sr)
+    if src.frames > 0 and int(round(src.frames * sr_o / sr_in)) < 1:
+        where = str(src.path) if src.path else "input audio"
+        raise AudioError(f"{where}: too short to convert: {src.frames} sample(s) at {sr_in} Hz "
+                         f"({1000 * src.frames / sr_in:.3f} ms) is less than one sample at the output rate {sr_o} Hz")
     at = _Monotonic()
     yield at(0.0, "analysing")
     plan = yield from plan_segments(src, s, at)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from svc_core.errors import VoiceError
+from svc_core.errors import UnknownSpeakerError, VoiceError
 from svc_core.models.f0_decoder import lf0_to_hz
 from svc_core.models.synthesizer import SynthesizerTrn
 from svc_core.voices.config import VoiceConfig
@@ -85,7 +85,7 @@ class Voice:
         elif isinstance(speaker, numbers.Integral) and not isinstance(speaker, bool) and 0 <= int(speaker) < n_rows:
             return int(speaker)  # also numpy integer scalars
         listing = ", ".join(f"{name} ({sid})" for name, sid in self.speakers.items()) or "(none named)"
-        raise VoiceError(f"unknown speaker {speaker!r} for voice {self.folder.name}; speakers: {listing}")
+        raise UnknownSpeakerError(f"unknown speaker {speaker!r} for voice {self.folder.name}; speakers: {listing}")
 
     def _speaker_g(self, speaker: int | str | Mapping[str | int, float]) -> torch.Tensor:
         if isinstance(speaker, Mapping):

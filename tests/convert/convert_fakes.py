@@ -78,14 +78,14 @@ class SineVoice:
         self.calls: list[dict[str, Any]] = []
 
     def speaker_id(self, name_or_id: int | str) -> int:
-        from svc_core.errors import VoiceError
+        from svc_core.errors import UnknownSpeakerError
 
         if isinstance(name_or_id, int):
             if 0 <= name_or_id < len(self.speakers):
                 return name_or_id
         elif name_or_id in self.speakers:
             return self.speakers[name_or_id]
-        raise VoiceError(f"unknown speaker {name_or_id!r}")
+        raise UnknownSpeakerError(f"unknown speaker {name_or_id!r}")
 
     def synthesize(self, c: torch.Tensor, f0: torch.Tensor, uv: torch.Tensor, speaker: Any,
                    vol: torch.Tensor | None = None, noise_scale: float = 0.35, seed: int = 52468,
@@ -129,3 +129,33 @@ def make_converter(voice: Any = None, settings: Any = None, **kw: Any) -> Any:
         settings = ConvertSettings(**settings)
     voice = voice or SineVoice()
     return Converter(voice, FakeEncoder(voice.ssl_dim), FakeF0(), settings)
+
+
+def cli_runner(monkeypatch: Any, tmp_path: Any, voice_factory: Any = None) -> Any:
+    """``run(*argv) -> exit code`` of ``svc-studio convert ... -m <tmp>/MyVoice`` with load_converter replaced by
+    the fakes (``voice_factory()`` builds the voice; default SineVoice). ``run.loads`` counts voice loads."""
+    from pathlib import Path
+
+    import svc_core.cli
+    import svc_core.convert
+    from svc_core.convert import Converter
+
+    monkeypatch.setattr(svc_core.cli, "SUBCOMMAND_MODULES", ("convert",))
+    voice_dir = Path(tmp_path) / "MyVoice"
+    voice_dir.mkdir(exist_ok=True)
+    loads: list[Any] = []
+
+    def fake_load(voice_path: Any, settings: Any, **kw: Any) -> Any:
+        loads.append(settings)
+        v = (voice_factory or SineVoice)()
+        v.folder = Path(voice_path)
+        return Converter(v, FakeEncoder(v.ssl_dim), FakeF0(), settings)
+
+    monkeypatch.setattr(svc_core.convert, "load_converter", fake_load)
+
+    def run(*argv: str) -> int:
+        return svc_core.cli.main(["convert", *argv, "-m", str(voice_dir)])
+
+    run.loads = loads  # type: ignore[attr-defined]
+    run.voice_dir = voice_dir  # type: ignore[attr-defined]
+    return run

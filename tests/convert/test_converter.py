@@ -61,10 +61,14 @@ def test_transpose_measured_on_output(semitones: int) -> None:
 
 def test_all_silence_gives_silence_same_length() -> None:
     conv = make_converter()
-    for n in (1, 500, 44100 * 3 + 5):
+    for n in (2, 500, 44100 * 3 + 5):
         y = conv.convert_array(np.zeros(n, np.float32), 44100)
         assert y.shape == (round(n * 16000 / 44100),) and not y.any()
     assert conv.voice.calls == []
+    from svc_core.errors import AudioError
+
+    with pytest.raises(AudioError, match=r"too short to convert: 1 sample\(s\) at 44100 Hz"):  # 0.36 output samples
+        conv.convert_array(np.zeros(1, np.float32), 44100)
 
 
 def test_auto_key_and_speaker_mix() -> None:
