@@ -253,3 +253,76 @@ def test_help_names_no_internal_constant(capsys: pytest.CaptureFixture) -> None:
         svc_core.cli.main(["convert", "--help"])
     text = capsys.readouterr().out
     assert "svc_core" not in text and "DEFAULT_EXTRACTOR" not in text and "mp3" in text
+
+
+# -- item 3: signals leave no debris; stale temp files are swept ---------------------------------------------------
+_DRIVER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+import convert_fakes as cf
+import svc_core.cli, svc_core.convert
+from svc_core.convert import Converter
+
+class Slow(cf.SineVoice):
+    def synthesize(self, *a, **k):
+        time.sleep(1.0)
+        return super().synthesize(*a, **k)
+
+def fake_load(voice_path, settings, **kw):
+    v = Slow()
+    v.folder = Path(voice_path)
+    return Converter(v, cf.FakeEncoder(v.ssl_dim), cf.FakeF0(), settings)
+
+svc_core.convert.load_converter = fake_load
+sys.exit(svc_core.cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_signal_mid_conversion_leaves_no_part_file(tmp_path: Path, signame: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    driver = tmp_path / "driver.py"
+    driver.write_text(_DRIVER.format(tests=str(Path(__file__).parent)))
+    src = _wav(tmp_path / "in" / "long.wav", tone(16000, 40.0, 220), sr=16000)  # 3 segments of <= 15 s
+    out = tmp_path / "out"
+    (tmp_path / "MyVoice").mkdir()
+    path = os.pathsep.join([str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
+    proc = subprocess.Popen([sys.executable, str(driver), "convert", str(src), "-m", str(tmp_path / "MyVoice"), "-o",
+                             str(out), "-q"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out.is_dir() and any(p.name.endswith(".part") for p in out.iterdir())):
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(0.3)  # mid-file: the temp output exists, the first segment is being synthesised
+        proc.send_signal(getattr(signal, signame))
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + getattr(signal, signame), err
+    assert f"stopped by {signame}; unfinished outputs removed" in err and "Traceback" not in err
+    assert list(out.iterdir()) == []  # no .part, no output
+
+
+def test_stale_part_files_of_dead_runs_are_swept(cli: Any, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    src = _wav(tmp_path / "song.wav")
+    stale = tmp_path / f".song_MyVoice.wav.{dead.pid}.0123abcd.part"
+    stale_other = tmp_path / f".old_MyVoice.flac.{dead.pid}.89abcdef.part"
+    live = tmp_path / f".song_MyVoice.wav.{os.getppid()}.deadbeef.part"  # a running process: kept
+    for p in (stale, stale_other, live):
+        p.write_bytes(b"x" * 1000)
+    assert cli(str(src), "-q") == 0
+    assert not stale.exists() and not stale_other.exists() and live.exists()
+    assert (tmp_path / "song_MyVoice.wav").is_file()
