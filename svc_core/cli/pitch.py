@@ -24,16 +24,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _read_mono(path: str) -> tuple[object, int]:
-    import numpy as np
-    import soundfile as sf
+    """Mono float32 samples and rate; AudioError naming the file and the cause (not found, not audio, ...)."""
+    from svc_core.audio.read import read_audio
 
-    from svc_core.errors import AudioError
-
-    try:
-        data, sr = sf.read(path, dtype="float32", always_2d=True)
-    except Exception as e:  # soundfile raises several types (LibsndfileError, RuntimeError, OSError)
-        raise AudioError(f"{path}: cannot read audio ({e})") from e
-    return np.ascontiguousarray(data.mean(axis=1)), int(sr)
+    data = read_audio(path)
+    return data.mono(), int(data.sr)
 
 
 def run_pitch(args: argparse.Namespace, out: object = None, err: object = None) -> int:
@@ -45,6 +40,9 @@ def run_pitch(args: argparse.Namespace, out: object = None, err: object = None) 
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
     name = args.f0 or DEFAULT_EXTRACTOR
+    from svc_core.install_check import needed_for_conversion, require_working
+
+    require_working(needed_for_conversion(name, retrieval=False))  # a broken torchaudio: one clear error
     extractor = get_extractor(name, device=args.device, weights_dir=getattr(args, "weights_dir", None),
                               rmvpe_path=args.rmvpe)
     failed = 0

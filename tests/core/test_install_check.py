@@ -84,3 +84,21 @@ def test_checks_report_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
         check_install(["nosuch"])
     assert needed_for_conversion("fcpe", retrieval=True) == ("torch", "libsndfile", "torchaudio", "torchfcpe", "faiss")
     assert needed_for_conversion("harvest", retrieval=False) == ("torch", "libsndfile")
+
+
+def test_convert_on_a_broken_install_fails_once_before_any_file(broken_torchaudio: dict[str, str], tmp_path: Path,
+                                                                fixtures_dir: Path) -> None:
+    import soundfile as sf
+
+    files = []
+    for name in ("a.wav", "b.wav"):
+        files.append(tmp_path / name)
+        sf.write(files[-1], np.zeros(1600, np.float32), 16000)
+    voice = fixtures_dir / "sovits41" / "tiny_e2e_wavlm64"
+    proc = subprocess.run([sys.executable, "-m", "svc_core", "convert", *map(str, files), "-m", str(voice), "-q"],
+                          env=broken_torchaudio, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("this installation is broken") == 1 and "FAILED" not in proc.stderr
+    assert f"torchaudio (torchaudio {__import__('importlib.metadata').metadata.version('torchaudio')}) does not load" \
+        in proc.stderr and "fix: pip install" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "b.wav", "fake"]
