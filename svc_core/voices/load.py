@@ -22,6 +22,7 @@ from svc_core.voices.checks import check_keys, state_dict
 from svc_core.voices.config import ConfigError, VoiceConfig
 from svc_core.voices.errors import CheckpointMismatchError, UnsafeVoiceFileError, VoiceFileError
 from svc_core.voices.files import F0Stats, find_checkpoint, load_f0_stats, resolve_voice_files
+from svc_core.voices.size import build_on_meta, check_plausible_size, memory_error, not_enough_memory
 from svc_core.voices.voice import Voice
 from vencoder.safe_load import load_torch_file
 
@@ -82,22 +83,30 @@ def load_voice(
         sd = {k: v for k, v in sd.items() if not k.startswith("f0_decoder.")}
     sd = {k: v for k, v in sd.items() if not k.startswith("enc_q.")}  # posterior encoder: training only
 
-    try:
-        model = SynthesizerTrn(
-            cfg.data.filter_length // 2 + 1,
-            cfg.train.segment_size // cfg.data.hop_length,
-            **kwargs,
-            posterior_encoder=False,
-        )
+    def build() -> SynthesizerTrn:
+        return SynthesizerTrn(cfg.data.filter_length // 2 + 1, cfg.train.segment_size // cfg.data.hop_length,
+                              **kwargs, posterior_encoder=False)
+
+    try:  # shapes first, on the meta device: a config asking for a huge network allocates nothing
+        planned = build_on_meta(build)
     except ValueError as e:
         raise ConfigError(f"{config_path}: cannot build the synthesizer: {e}") from None
-    check_keys(model, sd, cfg, raw_model, ck, config_path)
-    model.load_state_dict(sd, strict=True)
-    model.eval()
-    model.remove_weight_norm()
-    model.requires_grad_(False)
+    n_params = check_plausible_size(planned, sd, config_path)
+    check_keys(planned, sd, cfg, raw_model, ck, config_path)
+    del planned
     dev = device if isinstance(device, torch.device) else pick_device(device)
-    model.to(dev)
+    try:
+        with torch.inference_mode(False):  # real tensors whatever the caller's grad mode
+            model = build()
+            model.load_state_dict(sd, strict=True)
+            model.eval()
+            model.remove_weight_norm()
+            model.requires_grad_(False)
+            model.to(dev)
+    except Exception as e:
+        if memory_error(e):
+            raise VoiceError(not_enough_memory(folder, n_params, dev, e)) from None
+        raise
 
     n_rows = model.emb_g.num_embeddings
     speakers = dict(cfg.spk) if cfg.spk else {"0": 0}

@@ -329,3 +329,31 @@ def test_voice_loaded_in_any_grad_mode_synthesizes_in_any(fixtures_dir: Path, va
     assert first.shape == (12 * 512,) and bool(torch.isfinite(first).all())
     for key, y in outputs.items():
         assert torch.equal(y, first), key
+
+
+# -- implausible networks and allocation failures (issue 13, item 4) ---------------------------------------------
+def test_config_asking_for_a_huge_network_is_refused_before_allocating(fixtures_dir: Path, tmp_path: Path) -> None:
+    import time
+
+    d = _voice_dir(fixtures_dir, tmp_path)
+    _edit_config(d, hidden_channels=16384, filter_channels=65536, upsample_initial_channel=16384)
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"asks for a network of [\d.]+ M parameters \([\d.]+ GiB as float32\).*"
+                                          r"does not belong to it"):
+        load_voice(d)
+    assert time.perf_counter() - t0 < 60  # nothing of that size was allocated (the meta build takes about 1 s)
+
+
+def test_allocation_failure_while_loading_names_the_voice(fixtures_dir: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from svc_core.models.synthesizer import SynthesizerTrn
+
+    d = _voice_dir(fixtures_dir, tmp_path, name="BigVoice")
+
+    def no_memory(self: object, *a: object, **k: object) -> None:
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory: you tried "
+                           "to allocate 17179869184 bytes. Error code 12 (Cannot allocate memory)")
+
+    monkeypatch.setattr(SynthesizerTrn, "load_state_dict", no_memory)
+    with pytest.raises(VoiceError, match=r"BigVoice: not enough memory to load the voice: its network has [\d.]+ M"):
+        load_voice(d)
