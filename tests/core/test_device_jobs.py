@@ -16,6 +16,21 @@ def test_pick_device_auto_and_cpu() -> None:
     assert auto.type in {"cpu", "cuda", "mps"}
 
 
+def test_auto_is_the_cpu_in_tests_and_env_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert pick_device("auto") == torch.device("cpu")  # tests/conftest.py: unmarked tests run on the CPU
+    assert pick_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("SVC_STUDIO_DEVICE", "tpu-9000")
+    with pytest.raises(SvcError, match="unknown device 'tpu-9000'"):
+        pick_device(None)
+    monkeypatch.delenv("SVC_STUDIO_DEVICE")
+    assert pick_device(None).type in {"cpu", "cuda", "mps"}
+
+
+@pytest.mark.cuda
+def test_cuda_marked_tests_get_the_gpu() -> None:
+    assert pick_device("auto").type == "cuda"
+
+
 def test_pick_device_errors() -> None:
     with pytest.raises(SvcError, match="unknown device"):
         pick_device("tpu-9000")
