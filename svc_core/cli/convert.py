@@ -132,6 +132,7 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     from svc_core import convert as convert_pkg
     from svc_core.cli._failures import describe_failure
     from svc_core.errors import NothingToConvertError, SvcError, UnknownSpeakerError
+    from svc_core.jobs import capture_warnings
 
     files, errors = collect_inputs(list(args.inputs))
     single = len(files) == 1 and not errors and files[0][1] is None
@@ -175,11 +176,13 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     for i, (src, root) in enumerate(files, 1):
         dst = output_path_for(src, root, out_dir, voice_name, fmt, out_file)
         bar = ProgressBar(err, f"{i}/{len(files)} {src.name}", not args.quiet)
+        warned: list[str] = []
         try:
             if dst.parent != src.parent:
                 dst.parent.mkdir(parents=True, exist_ok=True)
-            res = converter.convert_file(src, dst, format=fmt, subtype=args.bits,  # type: ignore[union-attr]
-                                         overwrite=args.force, progress=bar)
+            with capture_warnings(warned.append):
+                res = converter.convert_file(src, dst, format=fmt, subtype=args.bits,  # type: ignore[union-attr]
+                                             overwrite=args.force, progress=bar)
         except NothingToConvertError as e:
             bar.end()
             failed.append((src, describe_failure(src, e)))
@@ -191,7 +194,7 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             err.write(f"FAILED {failed[-1][1]}\n")
             continue
         bar.end()
-        for w in res.warnings:
+        for w in warned:
             err.write(f"warning: {w}\n")
         done.append((src, res.output_path, res.rtf))
         out.write(f"{src} -> {res.output_path} ({res.input_seconds:.1f} s audio, RTF {res.rtf:.2f}"
