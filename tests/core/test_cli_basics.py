@@ -89,3 +89,13 @@ def test_settings_roundtrip_keeps_unknown_keys(tmp_path: Path) -> None:
     s.save(p)
     s2 = Settings.load(p)
     assert s2.weights_dir == "/w" and s2.extra == {"future_key": [1, 2]}
+
+
+def test_a_named_weights_file_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An explicit path that does not exist is an error, never a fallback to other weights (issue 13, item 4)."""
+    (tmp_path / "WavLM-Base+.pt").write_bytes(b"found elsewhere")
+    monkeypatch.setenv("SVC_STUDIO_WEIGHTS", str(tmp_path))
+    assert find_weights("wavlm-base-plus") == tmp_path / "WavLM-Base+.pt"
+    with pytest.raises(WeightsNotFoundError, match=r"/no/such/file\.pt \(given explicitly: no such file\)") as e:
+        find_weights("wavlm-base-plus", explicit="/no/such/file.pt")
+    assert e.value.searched == ["/no/such/file.pt (given explicitly: no such file)"]
