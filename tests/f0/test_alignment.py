@@ -20,8 +20,8 @@ MAX_LAG_S = 0.001
 #: clips). Its frames are centred (a constant-level synthetic vibrato measures 0.0 ms) and a 25 ms window still
 #: gives 1.25 ms, so this is the estimator's smoothing of uneven glides, not a frame-time offset.
 MAX_LAG_S_PM = 0.0025
-# measured median per-clip best lags (ms): fcpe 0.5, harvest 0.375, dio 0.625, pm 2.0, crepe-tiny 0.375;
-# fcpe with the old i*160+80 frame times +5.0
+# measured median per-clip best lags (ms): fcpe 0.5, harvest 0.375, dio 0.625, pm 2.0, crepe-tiny 0.375,
+# crepe-full 0.75 (per clip 1.25, 0.75, 0.75, -0.75, -0.75, 0.5); fcpe with the old i*160+80 frame times +5.0
 NAMES = ("fcpe", "harvest", "dio", "pm", pytest.param("crepe-tiny", marks=pytest.mark.slow))
 
 
@@ -52,7 +52,8 @@ def test_extractor_frames_are_on_time(name: str, corpus_dir) -> None:
 
 @pytest.mark.slow
 def test_crepe_full_frames_are_on_time(corpus_dir) -> None:
-    lag = pooled_lag(get_extractor("crepe-full", device="cpu"), corpus_dir, clips=CLIPS[1:3])
+    # 3 clips (crepe-full is slow): the median stands one outlier clip (seen once in a full run: +10 ms on one clip)
+    lag = pooled_lag(get_extractor("crepe-full", device="cpu"), corpus_dir, clips=CLIPS[1:4])
     assert abs(lag) <= MAX_LAG_S, f"crepe-full: frames {1000 * lag:+.2f} ms late"
 
 
