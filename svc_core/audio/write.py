@@ -62,10 +62,10 @@ def check_output_format(format: str | None, subtype: str | None, path: Path | No
         return WRITE_FORMATS[fmt], fixed
     sub = (subtype or ("24" if fmt == "flac" else "float")).lower()
     if sub not in _SUBTYPES:
-        raise AudioError(f"{path}: unknown sample format {subtype!r}; choose 16, 24 or float")
+        raise AudioError(f"{where}unknown sample format {subtype!r}; choose 16, 24 or float")
     sub_sf = _SUBTYPES[sub]
     if fmt == "flac" and sub_sf == "FLOAT":
-        raise AudioError(f"{path}: FLAC cannot hold float samples; choose 16 or 24 bits, or WAV")
+        raise AudioError(f"{where}FLAC cannot hold float samples; choose 16 or 24 bits, or WAV")
     return WRITE_FORMATS[fmt], sub_sf
 
 
