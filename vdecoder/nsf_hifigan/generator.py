@@ -228,13 +228,16 @@ class NSFHiFiGANGenerator(Vocoder):
         y = conv1d_cl4(self.conv_post, as_cl4(F.leaky_relu(x, leaky_slope(post), inplace=True)))
         return torch.tanh(y.reshape(y.shape[0], 1, -1))
 
-    def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        """x [B, C, T], f0 [B, T] Hz (0 = unvoiced), g [B, G, 1 or T] (None: no speaker cond.) -> [B, 1, T_wav]."""
+    def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """x [B, C, T], f0 [B, T] Hz (0 = unvoiced), g [B, G, 1 or T] (None: no speaker cond.) -> [B, 1, T_wav].
+
+        The harmonic source's random phases and noise come from ``generator`` (None: torch's global RNG)."""
         self._check_inputs(x, f0, g)
         if self.channels_last_inference(x):
-            return self._forward_channels_last(x, self.m_source(f0, self.hop_length)[0], g)
+            return self._forward_channels_last(x, self.m_source(f0, self.hop_length, generator)[0], g)
         matmul_io = self._matmul_io_inference(x)  # e.g. the Snake generator at inference
-        har_source = self.m_source(f0, self.hop_length)[0].transpose(1, 2)  # [B, 1, T_wav]
+        har_source = self.m_source(f0, self.hop_length, generator)[0].transpose(1, 2)  # [B, 1, T_wav]
         x = self.conv_pre(x)
         if g is not None:
             x = x + self.cond(g)
