@@ -345,3 +345,13 @@ def test_bad_files_through_convert_file(tmp_path: Path) -> None:
         conv.convert_file(silent, tmp_path / "o3.wav")  # issue 13, item 2: a status, not "converted"
     assert conv.voice.calls == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lyrics.txt", "silent.flac", "zero.wav"]
+
+
+def test_converter_takes_its_device_from_the_voice() -> None:
+    import torch
+
+    v = SineVoice()
+    assert make_converter(v).device == torch.device("cpu")  # a voice without a device: the CPU
+    v.device = torch.device("meta")  # type: ignore[attr-defined]
+    conv = make_converter(v)
+    assert conv.device == conv.pipeline.device == torch.device("meta")
