@@ -53,6 +53,11 @@ class BlockTimes:
         self._t[self.count % self._t.shape[0]] = seconds
         self.count += 1
 
+    @property
+    def last(self) -> float:
+        """The latest block's time (seconds; 0 before any)."""
+        return float(self._t[(self.count - 1) % self._t.shape[0]]) if self.count else 0.0
+
     def clear(self) -> None:
         """Forget all times."""
         self.count = 0
