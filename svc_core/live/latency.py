@@ -72,15 +72,22 @@ def _chirp(sr: int, f0: float, f1: float, seconds: float = 0.03, amp: float = 0.
     return (amp * np.hanning(t.size) * np.sin(phase)).astype(np.float32)
 
 
-def click_train(sr: int, seconds: float, every: float = 0.5, start: float = 0.2) -> tuple[np.ndarray, list[int]]:
-    """A test signal of short band-limited clicks (30 ms Hann chirps) -> (signal [n], onset samples)."""
+_BANDS = ((500.0, 6000.0), (7000.0, 800.0), (1200.0, 9000.0), (4000.0, 300.0), (2000.0, 7500.0), (9000.0, 2500.0))
+
+
+def click_train(sr: int, seconds: float, every: float = 0.4, start: float = 0.2) -> tuple[np.ndarray, list[int]]:
+    """A test signal of short band-limited clicks (30 ms Hann chirps, six different sweeps in turn so that a
+    click is not mistaken for its neighbour) -> (signal [n], onset samples)."""
     n = int(seconds * sr)
     x = np.zeros(n, np.float32)
-    click = _chirp(sr, 500.0, 6000.0)
-    onsets = [int(round(s * sr)) for s in np.arange(start, seconds - every / 2, every)]
-    onsets = [o for o in onsets if o + click.size <= n]
-    for o in onsets:
+    onsets = []
+    for i, s in enumerate(np.arange(start, seconds - 0.05, every)):
+        o = int(round(s * sr))
+        click = _chirp(sr, *_BANDS[i % len(_BANDS)])
+        if o + click.size > n:
+            break
         x[o:o + click.size] = click
+        onsets.append(o)
     return x, onsets
 
 

@@ -102,19 +102,22 @@ class StreamCounters:
 class LiveStream:
     """A running live session: PortAudio stream(s) + one inference thread around ``processor``.
 
-    ``handoff`` blocks pass between capturing a block and playing its result (1: the result of block n plays
-    with callback n + 1). ``probe``: a signal played on the output instead of the processor's result (the result
-    is still computed and recorded): used for loopback measurements. ``record_s``: keep the first seconds of
+    The PortAudio callback runs every ``device_block`` samples (default: the engine block, at most 512: many
+    devices refuse long periods); it gathers input into engine blocks and plays engine blocks out in pieces.
+    ``handoff`` blocks pass between capturing a block and playing its result (1: the result of block n starts
+    playing as soon as block n + 1 has been captured). ``probe``: a signal played on the output instead of the
+    processor's result (the result is still computed and recorded): used for loopback measurements. ``record_s``: keep the first seconds of
     input and output (what was or would have been played) in :attr:`recorded_in` / :attr:`recorded_out`.
     """
 
     def __init__(self, processor: BlockProcessor, samplerate: int, *, input_device: int | str | None = None,
                  output_device: int | str | None = None, late_fill: str = "dry", queue_blocks: int = 4,
                  handoff: int = 1, latency: str | float = "low", probe: np.ndarray | None = None,
-                 record_s: float = 0.0) -> None:
+                 record_s: float = 0.0, device_block: int | None = None) -> None:
         self.processor = processor
         self.samplerate = int(samplerate)
         self.block = int(processor.block_size)
+        self.device_block = int(device_block) if device_block else min(self.block, 512)
         self.input_device, self.output_device = input_device, output_device
         self.late_fill, self.handoff, self.latency_hint = late_fill, max(1, int(handoff)), latency
         self.counters = StreamCounters()
@@ -125,13 +128,14 @@ class LiveStream:
         b = self.block
         self._in_ring = BlockRing(max(1, int(queue_blocks)), b)
         self._out_ring = BlockRing(max(4, int(queue_blocks) + self.handoff + 2), b)
-        self._mono = np.zeros(b, np.float32)
-        self._prev_in = np.zeros(b, np.float32)
-        self._out = np.zeros(b, np.float32)
+        self._acc = np.zeros(b, np.float32)  # input block being filled
+        self._acc_pos = 0
+        self._last_in = np.zeros(b, np.float32)  # the latest whole input block (dry fill)
+        self._cur = np.zeros(b, np.float32)  # output block being played
+        self._cur_pos = b
+        self._out_pos = 0  # output samples played so far
         self._work_buf = np.zeros(b, np.float32)
-        self._probe_buf = np.zeros(b, np.float32)
         self._in_seq = -1  # last input block pushed
-        self._out_calls = 0
         self._probe = None if probe is None else np.asarray(probe, np.float32)
         n_rec = int(record_s * self.samplerate)
         self.recorded_in = np.zeros(n_rec, np.float32)
@@ -148,47 +152,69 @@ class LiveStream:
     def _on_input(self, indata: np.ndarray, status: Any) -> None:
         if status and (status.input_overflow or status.input_underflow):
             self.counters.xruns += 1
-        mono = self._mono
-        if indata.shape[1] == 1:
-            mono[:] = indata[:, 0]
-        else:
-            np.mean(indata, axis=1, out=mono)
-        self._in_seq += 1
-        self._in_ring.push(mono, self._in_seq)
-        self._wake.set()
-        n = min(self.block, self.recorded_in.shape[0] - self._rec_in_pos)
+        frames = indata.shape[0]
+        n = min(frames, self.recorded_in.shape[0] - self._rec_in_pos)
         if n > 0:
-            self.recorded_in[self._rec_in_pos:self._rec_in_pos + n] = mono[:n]
+            self.recorded_in[self._rec_in_pos:self._rec_in_pos + n] = indata[:n, 0]
             self._rec_in_pos += n
+        done = 0
+        acc = self._acc
+        while done < frames:
+            k = min(frames - done, self.block - self._acc_pos)
+            part = indata[done:done + k]
+            if part.shape[1] == 1:
+                acc[self._acc_pos:self._acc_pos + k] = part[:, 0]
+            else:
+                np.mean(part, axis=1, out=acc[self._acc_pos:self._acc_pos + k])
+            self._acc_pos += k
+            done += k
+            if self._acc_pos == self.block:  # a whole engine block: hand it to the inference thread
+                self._in_seq += 1
+                self._in_ring.push(acc, self._in_seq)
+                self._last_in[:] = acc
+                self._acc_pos = 0
+                self._wake.set()
+
+    def _next_out_block(self) -> None:
+        """Load the block due now (the result of input block in_seq + 1 - handoff - 1) into _cur: with handoff 1,
+        the block captured before the one that just completed (the inference thread had one block to make it)."""
+        want = self._in_seq - self.handoff
+        cur = self._cur
+        if want < 0:
+            cur[:] = 0.0
+        elif not self._out_ring.pop_seq_into(cur, want):
+            self.counters.late += 1
+            if self.late_fill == "dry":
+                cur[:] = self._last_in
+            else:
+                cur[:] = 0.0
+        self.counters.blocks += 1
+        self._cur_pos = 0
 
     def _on_output(self, outdata: np.ndarray, status: Any) -> None:
         if status and status.output_underflow:
             self.counters.xruns += 1
-        self.counters.blocks += 1
-        want = self._in_seq - self.handoff
-        out = self._out
-        if want >= 0 and not self._out_ring.pop_seq_into(out, want):
-            self.counters.late += 1
-            if self.late_fill == "dry":
-                out[:] = self._prev_in
+        frames = outdata.shape[0]
+        done = 0
+        while done < frames:
+            if self._cur_pos == self.block:
+                self._next_out_block()
+            k = min(frames - done, self.block - self._cur_pos)
+            seg = self._cur[self._cur_pos:self._cur_pos + k]
+            n = min(k, self.recorded_out.shape[0] - self._rec_out_pos)
+            if n > 0:
+                self.recorded_out[self._rec_out_pos:self._rec_out_pos + n] = seg[:n]
+                self._rec_out_pos += n
+            if self._probe is not None:
+                p0 = self._out_pos
+                probe = self._probe[p0:p0 + k]
+                outdata[done:done + probe.shape[0]] = probe[:, None]
+                outdata[done + probe.shape[0]:done + k] = 0.0
             else:
-                out[:] = 0.0
-        elif want < 0:
-            out[:] = 0.0
-        self._prev_in[:] = self._mono
-        played = out
-        pos = self._out_calls * self.block
-        if self._probe is not None:
-            played = self._probe_buf
-            seg = self._probe[pos:pos + self.block]
-            played[: seg.shape[0]] = seg
-            played[seg.shape[0]:] = 0.0
-        outdata[:] = played[:, None]
-        n = min(self.block, self.recorded_out.shape[0] - self._rec_out_pos)
-        if n > 0:
-            self.recorded_out[self._rec_out_pos:self._rec_out_pos + n] = out[:n]
-            self._rec_out_pos += n
-        self._out_calls += 1
+                outdata[done:done + k] = seg[:, None]
+            self._cur_pos += k
+            self._out_pos += k
+            done += k
 
     def _duplex_cb(self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         self._on_input(indata, status)
@@ -236,8 +262,8 @@ class LiveStream:
         i_dev = resolve_device(self.input_device, "input")
         o_dev = resolve_device(self.output_device, "output")
         out_ch = min(2, int(sd.query_devices(o_dev)["max_output_channels"]))
-        common = dict(samplerate=self.samplerate, blocksize=self.block, dtype="float32", latency=self.latency_hint,
-                      finished_callback=self._finished)
+        common = dict(samplerate=self.samplerate, blocksize=self.device_block, dtype="float32",
+                      latency=self.latency_hint, finished_callback=self._finished)
         self._thread = threading.Thread(target=self._work, name="svc-live-inference", daemon=True)
         self._thread.start()
         try:
@@ -285,6 +311,16 @@ class LiveStream:
     def wait(self, seconds: float) -> None:
         """Sleep up to ``seconds`` or until the session ends."""
         self._stop.wait(seconds)
+
+    def wait_recorded(self, timeout: float) -> bool:
+        """Wait until the recording buffers are full (or ``timeout`` s, or the session ends) -> full."""
+        t_end = time.monotonic() + timeout
+        full = self.recorded_in.shape[0]
+        while time.monotonic() < t_end and self.active:
+            if self._rec_in_pos >= full and self._rec_out_pos >= full:
+                return True
+            self._stop.wait(0.02)
+        return self._rec_in_pos >= full and self._rec_out_pos >= full
 
     def __enter__(self) -> LiveStream:
         return self.start()
