@@ -106,8 +106,9 @@ class LiveStream:
     devices refuse long periods); it gathers input into engine blocks and plays engine blocks out in pieces.
     ``handoff`` blocks pass between capturing a block and playing its result (1: the result of block n starts
     playing as soon as block n + 1 has been captured). ``probe``: a signal played on the output instead of the
-    processor's result (the result is still computed and recorded): used for loopback measurements. ``record_s``: keep the first seconds of
-    input and output (what was or would have been played) in :attr:`recorded_in` / :attr:`recorded_out`.
+    processor's result (the result is still computed and recorded): used for loopback measurements.
+    ``record_s``: keep the first seconds of input and output (what was or would have been played) in
+    :attr:`recorded_in` / :attr:`recorded_out`.
     """
 
     def __init__(self, processor: BlockProcessor, samplerate: int, *, input_device: int | str | None = None,
