@@ -31,7 +31,7 @@ class PipelineLike(Protocol):
 
     def render(self, x: np.ndarray, f0: np.ndarray | None = None, voiced: np.ndarray | None = None, *,
                semitones: float | None = None, t0: float = 0.0, skip_head: int = 0,
-               last: int | None = None) -> np.ndarray:
+               last: int | None = None, decode_tail: bool = False) -> np.ndarray:
         """Model-rate x [n] -> converted audio [n - skip_head] (or its last ``last`` samples)."""
         ...
 
@@ -44,8 +44,9 @@ class VoiceWindowModel:
     """
 
     def __init__(self, pipeline: PipelineLike, f0_margin_ms: float = 80.0, transpose: float = 0.0,
-                 rebuild: Any = None) -> None:
+                 rebuild: Any = None, decode_tail: bool = True) -> None:
         self.pipeline = pipeline
+        self.decode_tail = decode_tail  # synthesize only the newest part (the voice must take decode_from)
         self.sampling_rate, self.hop_length = int(pipeline.sample_rate), int(pipeline.hop)
         self.transpose = float(transpose)
         self.margin = max(2, int(round(f0_margin_ms * self.sampling_rate / 1000.0 / self.hop_length)))  # frames
@@ -100,7 +101,8 @@ class VoiceWindowModel:
             raise SvcError(f"live window of {window.shape[0]} samples is not whole frames of {self.hop_length}")
         self._update_f0(window, end)
         skip = window.shape[0] - n_out - lookahead
-        y = self.pipeline.render(window, self._f0, self._voiced, semitones=self.transpose, skip_head=skip)
+        y = self.pipeline.render(window, self._f0, self._voiced, semitones=self.transpose, skip_head=skip,
+                                 decode_tail=self.decode_tail)
         return y[:n_out]
 
 
@@ -122,4 +124,4 @@ def load_live_model(voice_path: str | os.PathLike[str], *, speaker: int | str | 
     def rebuild(settings: Any) -> SegmentPipeline:
         return SegmentPipeline(*parts, settings=settings, index=conv.index, device=conv.device)
 
-    return VoiceWindowModel(rebuild(cs), f0_margin_ms=f0_margin_ms, transpose=transpose, rebuild=rebuild)
+    return VoiceWindowModel(conv.pipeline, f0_margin_ms=f0_margin_ms, transpose=transpose, rebuild=rebuild)

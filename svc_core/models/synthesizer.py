@@ -283,9 +283,14 @@ class SynthesizerTrn(nn.Module):
         seed: int = 52468,
         predict_f0: bool = False,
         vol: torch.Tensor | None = None,
+        decode_from: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """so-vits-svc 4.1 ``infer``: c [B, ssl, T], f0 Hz [B, T], uv [B, T], g speaker (see
-        :meth:`speaker_embedding`), vol [B, T] -> (audio [B, 1, T*hop], f0 used [B, T]). Seeds the global RNG."""
+        :meth:`speaker_embedding`), vol [B, T] -> (audio [B, 1, T*hop], f0 used [B, T]). Seeds the global RNG.
+
+        ``decode_from`` > 0 (live use, like RVC's ``skip_head``): the waveform decoder runs only on the frames from
+        there on (plus its receptive field before them, cut again), returning audio [B, 1, (T - decode_from)*hop];
+        the content encoder and flow still see every frame."""
         torch.manual_seed(seed)
         g = self.speaker_embedding(g, batch=c.size(0))
         x_mask = torch.ones(c.size(0), 1, c.size(2), dtype=c.dtype, device=c.device)
@@ -296,8 +301,13 @@ class SynthesizerTrn(nn.Module):
             f0 = lf0_to_hz(pred_lf0).squeeze(1)
         z_p, _, _, c_mask = self.enc_p(x, x_mask, f0=f0_to_coarse(f0), noice_scale=noice_scale)
         z = self.flow(z_p, c_mask, g=g, reverse=True)
-        o = self.dec(z * c_mask, f0, g)
-        return o, f0
+        if decode_from <= 0:
+            return self.dec(z * c_mask, f0, g), f0
+        reach = getattr(self.dec, "receptive_frames", None)
+        lo = max(0, decode_from - reach()) if callable(reach) else 0
+        o = self.dec((z * c_mask)[:, :, lo:], f0[:, lo:], g)
+        hop = o.shape[-1] // (z.shape[2] - lo)
+        return o[:, :, (decode_from - lo) * hop:], f0
 
     # -- utilities ---------------------------------------------------------------------------------------------
     def remove_weight_norm(self) -> None:

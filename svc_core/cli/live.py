@@ -11,10 +11,12 @@ import sys
 import time
 from typing import Any, TextIO
 
+from svc_core.cli._args import add_device_option
+from svc_core.f0 import EXTRACTOR_NAMES
+from svc_core.live.infer import LIVE_DEFAULT_F0
+
 __all__ = ["add_parser", "run_live"]
 
-# Mirrors svc_core.f0.EXTRACTOR_NAMES (literal so --help imports no torch; a test checks they agree).
-F0_CHOICES = ("fcpe", "crepe", "crepe-full", "crepe-tiny", "rmvpe", "harvest", "dio", "pm")
 _TIMING = ("block_ms", "crossfade_ms", "context_ms", "search_ms", "lookahead_ms")
 
 
@@ -37,8 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search-ms", type=float, default=None, metavar="N", help="SOLA search range (default 10)")
     p.add_argument("--lookahead-ms", type=float, default=None, metavar="N", help="lookahead (default 0)")
     p.add_argument("--transpose", "-t", type=float, default=None, metavar="N", help="pitch shift in semitones")
-    p.add_argument("--f0", dest="f0_method", choices=F0_CHOICES, default=None,
-                   help="F0 extractor (default: svc_core.live.infer.LIVE_DEFAULT_F0, fcpe)")
+    p.add_argument("--f0", dest="f0_method", choices=EXTRACTOR_NAMES, default=None, metavar="NAME",
+                   help=f"F0 extractor: {', '.join(EXTRACTOR_NAMES)} (default: {LIVE_DEFAULT_F0})")
     p.add_argument("--gate-db", type=float, default=None, metavar="N",
                    help="silence gate: blocks quieter than N dBFS give silence and skip the model (default -50)")
     p.add_argument("--retrieval-ratio", type=float, default=None, metavar="R", help="feature retrieval blend 0..1")
@@ -55,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="play clicks on the output and find them in the input (needs a loopback or a microphone "
                         "near the speaker): the device round trip")
     p.add_argument("--seconds", type=float, default=None, metavar="S", help="stop a live session after S seconds")
-    p.add_argument("--device", default=None, metavar="D", help="compute device: auto, cpu, cuda, cuda:N or mps")
+    add_device_option(p)
     p.add_argument("--checkpoint", default=None, metavar="G_PTH", help="use this G_*.pth instead of the newest")
     p.add_argument("--encoder-weights", default=None, metavar="FILE", help="content encoder weights file")
     p.add_argument("--json", action="store_true", help="print the final figures as one JSON object")
