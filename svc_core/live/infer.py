@@ -14,8 +14,9 @@ from svc_core.errors import SvcError
 
 __all__ = ["LIVE_DEFAULT_F0", "PipelineLike", "VoiceWindowModel", "load_live_model"]
 
-#: F0 extractor of live sessions when none is chosen (fast on CPU for short blocks; see benchmarks/live_bench.py).
-LIVE_DEFAULT_F0 = "fcpe"
+#: F0 extractor of live sessions when none is chosen: numpy, no weights, a few ms per block on CPU (fcpe: tens of
+#: ms for a short block on a loaded 2-core CPU; see benchmarks/live_bench.py).
+LIVE_DEFAULT_F0 = "pm"
 
 
 class PipelineLike(Protocol):
