@@ -173,6 +173,7 @@ def _live(args: argparse.Namespace, s: Any, out: TextIO) -> int:
                         late_fill=s.late_fill, queue_blocks=s.queue_blocks)
     lat = engine.latency
     out.write(engine.describe() + "\n" + lat.line() + "\n")
+    engine.warm_up()
     stream.start()
     dev_ms = stream.reported_latency_ms or 0.0
     out.write(f"streaming ({'full duplex' if stream.duplex else 'separate input/output streams'}); expected "

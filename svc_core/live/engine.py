@@ -180,8 +180,22 @@ class LiveEngine:
         self.times.add(time.perf_counter() - t0)
         return self._y
 
+    def warm_up(self, blocks: int = 3) -> None:
+        """Run a few blocks of a loud tone through the model (first calls allocate and initialise lazily), then
+        forget them: a session starts at its steady per-block cost. Counters and times are reset too."""
+        t = np.arange(self.block_size * blocks) / self.device_sr
+        x = (0.3 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32)
+        for i in range(blocks):
+            self.process(x[i * self.block_size:(i + 1) * self.block_size])
+        self.reset()
+        self.times.clear()
+        self.model_calls = self.gated_steps = self.steps = self.underruns = 0
+
     def reset(self) -> None:
         """Forget all audio (as at construction; settings and counters stay)."""
+        model_reset = getattr(self.model, "reset", None)
+        if callable(model_reset):
+            model_reset()
         self.sola.reset()
         self._rs_in.reset()
         self._rs_out.reset()

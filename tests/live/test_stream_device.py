@@ -82,3 +82,30 @@ def test_stream_keeps_running_when_inference_is_late(duplex_device: int | str) -
         assert stream.active
     c = stream.counters
     assert c.late >= 3 and c.blocks >= 55 and stream.error is None
+
+
+@pytest.mark.slow
+def test_thirty_seconds_with_the_tiny_voice_has_no_late_blocks(duplex_device: int | str, tiny_voice,
+                                                                corpus_dir) -> None:
+    """The tiny random voice live for 30 s on the device, a sung clip played in over the loopback: 0 late blocks,
+    0 dropped, and the output is the voice (not the dry fill)."""
+    import soundfile as sf
+
+    from svc_core.live.infer import load_live_model
+
+    x, sr = sf.read(corpus_dir / "czech_dita/czech_dita_01.flac", dtype="float32")
+    assert sr == SR
+    probe = np.tile(x, int(np.ceil(30.5 * SR / x.shape[0])))[: int(30.5 * SR)]
+    model = load_live_model(tiny_voice, f0_method="pm")
+    engine = LiveEngine(LiveSettings(block_ms=500, crossfade_ms=50, context_ms=500, gate_db=-60), SR, model)
+    engine.warm_up()
+    stream = LiveStream(engine, SR, input_device=duplex_device, output_device=duplex_device, probe=probe,
+                        record_s=30.0)
+    with stream:
+        full = stream.wait_recorded(90.0)
+    c, t = stream.counters, stream.times.summary()
+    assert full, f"the device delivered less than 30 s of audio in 90 s ({c}, error {stream.error!r})"
+    assert stream.error is None and c.blocks >= 59
+    assert c.late == 0 and c.dropped == 0, (c, t.line())
+    assert engine.model_calls >= 50  # the voice ran (the gate was open)
+    assert np.isfinite(stream.recorded_out).all() and np.abs(stream.recorded_out[SR * 2:]).max() > 1e-3
