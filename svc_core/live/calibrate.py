@@ -12,7 +12,7 @@ import numpy as np
 from svc_core.live.engine import LiveEngine, LiveModel
 from svc_core.live.settings import LiveSettings
 
-__all__ = ["BLOCKS_MS", "CONTEXTS_MS", "Calibration", "Trial", "calibrate", "crossfade_for", "test_signal"]
+__all__ = ["BLOCKS_MS", "CONTEXTS_MS", "Calibration", "Trial", "calibrate", "crossfade_for", "calibration_signal"]
 
 BLOCKS_MS: tuple[float, ...] = (20, 30, 40, 60, 80, 100, 150, 200, 250, 350, 500)
 CONTEXTS_MS: tuple[float, ...] = (2500, 1000, 500)  # most context first: better content, costlier
@@ -24,7 +24,7 @@ def crossfade_for(block_ms: float) -> float:
     return float(min(block_ms, max(10.0, min(50.0, block_ms / 4.0))))
 
 
-def test_signal(sr: int, seconds: float, seed: int = 0) -> np.ndarray:
+def calibration_signal(sr: int, seconds: float, seed: int = 0) -> np.ndarray:
     """Sung-like calibration input: harmonic notes (150-450 Hz) with vibrato and short breaths [n] float32."""
     rng = np.random.default_rng(seed)
     n = int(seconds * sr)
@@ -94,7 +94,7 @@ def calibrate(base: LiveSettings, device_sr: int, model_factory: Callable[[], Li
               log: Callable[[str], None] | None = None) -> Calibration:
     """Try blocks from the shortest up; for each, the contexts from the longest down; the first candidate whose
     p99 compute time <= SAFETY x block wins (lowest latency, then most context)."""
-    x = test_signal(device_sr, seconds)
+    x = calibration_signal(device_sr, seconds)
     model = model_factory()
     trials: list[Trial] = []
     for block in sorted(blocks_ms):

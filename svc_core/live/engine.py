@@ -82,17 +82,17 @@ class LiveEngine:
             return int(round(v * sr_m / 1000.0))
 
         step = max(1, int(round(ms(settings.block_ms) / hop))) * hop
-        crossfade = min(ms(settings.crossfade_ms), step)
-        self.sola = SolaProcessor(self._infer, step, crossfade, ms(settings.search_ms), ms(settings.context_ms),
-                                  ms(settings.lookahead_ms), align=hop)
-        self.step = step
-        self.block_size = max(1, -(-step * self.device_sr // sr_m))  # >= one step of input per block
+        min_step = max(hop, step - hop)  # steps are whole frames: step +- one frame when the rates differ
+        crossfade = min(ms(settings.crossfade_ms), min_step)
+        self.sola = SolaProcessor(self._infer, step + 2 * hop, crossfade, ms(settings.search_ms),
+                                  ms(settings.context_ms), ms(settings.lookahead_ms), align=hop)
+        self.step, self.hop = step, hop
+        self.block_size = max(1, int(round(step * self.device_sr / sr_m)))
         self._rs_in = StreamResampler(self.device_sr, sr_m)
         self._rs_out = StreamResampler(sr_m, self.device_sr)
-        self.pre_in, self.prime = fifo_prime(self.device_sr, sr_m, self.block_size, step)
+        self.prime = fifo_prime(self.device_sr, sr_m, self.block_size, hop)
         per_call = int(math.ceil(self.block_size * sr_m / self.device_sr))
-        self._pending = SampleFifo(self.pre_in + 2 * step + 2 * per_call + 4096)
-        self._pending.push(np.zeros(self.pre_in, np.float32))
+        self._pending = SampleFifo(4 * step + 2 * per_call + 4 * hop + 4096)
         self._fifo = SampleFifo(self.prime + 4 * self.block_size + 4 * int(step * self.device_sr / sr_m) + 8192)
         self._fifo.push(np.zeros(self.prime, np.float32))
         self._y = np.zeros(self.block_size, np.float32)
@@ -112,8 +112,7 @@ class LiveEngine:
         s, sr_m = self.sola, self.model_sr
         return AlgorithmicLatency(block_ms=1e3 * self.block_size / self.device_sr,
                                   crossfade_ms=1e3 * s.crossfade / sr_m, search_ms=1e3 * s.search / sr_m,
-                                  lookahead_ms=1e3 * s.lookahead / sr_m,
-                                  resampler_ms=1e3 * (self.pre_in / sr_m + self.prime / self.device_sr))
+                                  lookahead_ms=1e3 * s.lookahead / sr_m, resampler_ms=1e3 * self.prime / self.device_sr)
 
     def describe(self) -> str:
         """What the engine runs: rates, block, window."""
@@ -153,8 +152,8 @@ class LiveEngine:
     def _active(self, x_new: np.ndarray) -> bool:
         """Gate: RMS of everything this step synthesizes or looks ahead at, against the threshold."""
         s = self.sola
-        span = s.n_out + s.lookahead
-        old = s.window[s.window_len - span + s.block:]
+        span = s.crossfade + s.search + x_new.shape[0] + s.lookahead
+        old = s.window[s.window_len - span + x_new.shape[0]:]
         energy = float(np.dot(old, old)) + float(np.dot(x_new, x_new))
         return math.sqrt(energy / span) >= self._gate
 
@@ -166,13 +165,16 @@ class LiveEngine:
         if self._changes:
             self._apply_changes()
         self._pending.push(self._rs_in(x))
-        while len(self._pending) >= self.step:
-            xs = self._pending.peek(self.step)
+        while len(self._pending) >= self.hop:  # all whole frames (one step per block, +- a frame if resampled)
+            n = min((len(self._pending) // self.hop) * self.hop, self.sola.block)
+            if n < self.sola.crossfade:
+                break
+            xs = self._pending.peek(n)
             active = self._active(xs)
             if not active:
                 self.gated_steps += 1
             y = self.sola.step(xs, active)
-            self._pending.discard(self.step)
+            self._pending.discard(n)
             self._fifo.push(self._rs_out(y))
             self.steps += 1
         if self._fifo.pop_into(self._y) < self.block_size:
@@ -200,6 +202,5 @@ class LiveEngine:
         self._rs_in.reset()
         self._rs_out.reset()
         self._pending.clear()
-        self._pending.push(np.zeros(self.pre_in, np.float32))
         self._fifo.clear()
         self._fifo.push(np.zeros(self.prime, np.float32))

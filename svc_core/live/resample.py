@@ -26,6 +26,7 @@ class StreamResampler:
         g = math.gcd(self.sr_in, self.sr_out)
         self._a, self._b = self.sr_in // g, self.sr_out // g  # output j sits at input position j * a / b
         self.identity = self.sr_in == self.sr_out
+        self.half = 0  # taps each side (input samples): the future input each output sample waits for
         if self.identity:
             return
         r = _CUTOFF * min(1.0, self._b / self._a)  # lowpass cutoff relative to the input Nyquist
@@ -124,24 +125,13 @@ class SampleFifo:
         self._n = 0
 
 
-def fifo_prime(sr_dev: int, sr_model: int, block_dev: int, step_model: int,
-               seconds: float = 30.0) -> tuple[int, int]:
-    """Zeros to pre-fill (input FIFO at the model rate, output FIFO at the device rate) so that every device
-    block gets its model step on time and an output block is always ready, although soxr hands out samples
-    late: the deepest shortfalls of a dry run of both resamplers over ``seconds`` of blocks."""
-    if sr_dev == sr_model and block_dev == step_model:
-        return 0, 0
-    rs_in, rs_out = StreamResampler(sr_dev, sr_model), StreamResampler(sr_model, sr_dev)
-    zeros_in, zeros_step = np.zeros(block_dev, np.float32), np.zeros(step_model, np.float32)
-    got_in = steps = have_out = 0
-    pre_in = worst_out = 0
-    for c in range(max(64, int(seconds * sr_dev / block_dev))):
-        got_in += rs_in(zeros_in).shape[0]
-        due = ((c + 1) * block_dev * sr_model) // (sr_dev * step_model)  # steps the ideal schedule has run
-        pre_in = max(pre_in, due * step_model - got_in)
-        while steps < due:
-            steps += 1
-            have_out += rs_out(zeros_step).shape[0]
-        have_out -= block_dev
-        worst_out = min(worst_out, have_out)
-    return pre_in, -worst_out
+def fifo_prime(sr_dev: int, sr_model: int, block_dev: int, hop: int) -> int:
+    """Zeros to pre-fill the output FIFO so that a device block is always ready: the engine steps in whole model
+    frames (up to one frame of input waits for the next block) and each resampler waits for its filter's half
+    length of future input. Bound: in_half + (hop + out_half) * sr_dev / sr_model + 2 device samples; 0 when the
+    rates are equal and a block is whole frames."""
+    if sr_dev == sr_model and block_dev % hop == 0:
+        return 0
+    in_half = StreamResampler(sr_dev, sr_model).half
+    out_half = StreamResampler(sr_model, sr_dev).half
+    return in_half + int(math.ceil((hop + out_half) * sr_dev / sr_model)) + 2

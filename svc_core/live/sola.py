@@ -2,12 +2,13 @@
 output that best continues the previous one -> a crossfade -> one block out. ``infer`` is any callable, so the
 DSP is tested without a model (identity infer = passthrough).
 
-Geometry per step (model samples): the window holds ``context + crossfade + search + block + lookahead`` samples
-(rounded up to whole frames). ``infer(window, n_out, end)`` returns the newest ``n_out = crossfade + search +
-block`` output samples, ending ``lookahead`` before the window end ``end`` (absolute input index). The emitted
-block starts at the SOLA offset ``k`` in [0, search]: its first ``crossfade`` samples are crossfaded with the
-tail kept from the previous step, and the ``crossfade`` samples after it become the next tail. With identity
-infer the offset stays at 0 and the output is the input delayed by exactly ``crossfade + search + lookahead``.
+Geometry per step of n new samples (model samples; n may vary from step to step, up to ``block``): the window
+holds ``context + crossfade + search + block + lookahead`` samples (rounded up to whole frames).
+``infer(window, n_out, end)`` returns the newest ``n_out = crossfade + search + n`` output samples, ending
+``lookahead`` before the window end ``end`` (absolute input index). The emitted n samples start at the SOLA
+offset ``k`` in [0, search]: the first ``crossfade`` of them are crossfaded with the tail kept from the previous
+step, and the ``crossfade`` samples after them become the next tail. With identity infer the offset stays at 0
+and the output is the input delayed by exactly ``crossfade + search + lookahead``.
 
 After RVC's realtime GUI (MIT; ``tools/rvc_for_realtime.py``, ``gui_v1.py``): normalised cross-correlation over
 the search range, sin^2-shaped fades. Our crossfade keeps the power constant for the measured correlation of the
@@ -57,7 +58,8 @@ def crossfade_gains(n: int, rho: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 class SolaProcessor:
-    """Fixed-size steps: ``step(x_new [block]) -> [block]``, all buffers preallocated (constant cost per step)."""
+    """Steps of at most ``block`` (and at least ``crossfade``) new samples: ``step(x_new [n]) -> [n]``; all buffers
+    preallocated for the longest step (constant cost per step). :attr:`n_out` is the longest infer request."""
 
     def __init__(self, infer: InferFn, block: int, crossfade: int, search: int, context: int, lookahead: int = 0,
                  align: int = 1) -> None:
@@ -103,26 +105,29 @@ class SolaProcessor:
         self._end += n
 
     def step(self, x_new: np.ndarray, active: bool = True) -> np.ndarray:
-        """Feed ``block`` new samples; returns the next ``block`` output samples (a reused buffer: copy to keep).
-        ``active=False`` skips ``infer`` and fades to silence (the gate)."""
-        if x_new.shape[0] != self.block:
-            raise ValueError(f"expected {self.block} samples, got {x_new.shape[0]}")
+        """Feed n new samples (crossfade <= n <= block); returns the next n output samples (a reused buffer: copy
+        to keep). ``active=False`` skips ``infer`` and fades to silence (the gate)."""
+        if not self.crossfade <= x_new.shape[0] <= self.block or x_new.shape[0] == 0:
+            raise ValueError(f"expected {max(1, self.crossfade)}-{self.block} samples, got {x_new.shape[0]}")
         self._append(x_new)
-        y = np.asarray(self.infer(self.window, self.n_out, self._end), np.float32) if active else self._silent
-        if y.shape[0] != self.n_out:
-            raise ValueError(f"infer returned {y.shape[0]} samples, expected {self.n_out}")
+        n = x_new.shape[0]
+        n_out = self.crossfade + self.search + n
+        y = (np.asarray(self.infer(self.window, n_out, self._end), np.float32) if active
+             else self._silent[:n_out])
+        if y.shape[0] != n_out:
+            raise ValueError(f"infer returned {y.shape[0]} samples, expected {n_out}")
         c, tail = self.crossfade, self._tail
         k = find_offset(tail, y, self.search) if active else 0
-        seg = y[k:k + self.block + c]
-        out = self._out
-        out[:] = seg[: self.block]
+        seg = y[k:k + n + c]
+        out = self._out[:n]
+        out[:] = seg[:n]
         if c:
             head = seg[:c]
             den = float(np.sqrt(np.dot(head, head) * np.dot(tail, tail)))
             rho = float(np.dot(head, tail)) / den if den > _EPS else 1.0
             g_in, g_out = crossfade_gains(c, rho)
             out[:c] = head * g_in + tail * g_out
-            tail[:] = seg[self.block:self.block + c]
+            tail[:] = seg[n:n + c]
             self.last_rho = rho
         self.last_offset = k
         return out

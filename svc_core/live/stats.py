@@ -58,6 +58,11 @@ class BlockTimes:
         """The latest block's time (seconds; 0 before any)."""
         return float(self._t[(self.count - 1) % self._t.shape[0]]) if self.count else 0.0
 
+    def values(self) -> np.ndarray:
+        """The recorded times (seconds), oldest first (at most ``window``)."""
+        n = min(self.count, self._t.shape[0])
+        return self._t[:n].copy() if self.count <= self._t.shape[0] else np.roll(self._t, -(self.count % n))
+
     def clear(self) -> None:
         """Forget all times."""
         self.count = 0
@@ -65,10 +70,8 @@ class BlockTimes:
     def summary(self, skip_first: int = 0) -> TimeSummary:
         """Statistics over the recorded window (optionally without the first ``skip_first`` blocks of the
         session, e.g. warm-up)."""
-        n = min(self.count, self._t.shape[0])
-        first = max(0, self.count - n)
-        t = self._t[:n] if self.count <= self._t.shape[0] else np.roll(self._t, -(self.count % n))
-        t = t[max(0, skip_first - first):]
+        first = max(0, self.count - self._t.shape[0])
+        t = self.values()[max(0, skip_first - first):]
         if t.size == 0:
             return TimeSummary(0, 0.0, 0.0, 0.0, 0.0, self.block_s * 1e3)
         ms = t * 1e3
