@@ -84,3 +84,32 @@ def test_speaker_change_rebuilds_the_pipeline_between_blocks() -> None:
     run(eng, x, lambda i, e: e.update(speaker="tenor") if i == 5 else None)
     speakers = [c["speaker"] for c in pipe.voice.calls]
     assert speakers[0] == 0 and speakers[-1] == 1 and model.pipeline is not pipe
+
+
+def test_simulate_a_sung_clip_with_the_f0_following_voice(corpus_dir, tmp_path) -> None:
+    """--simulate's driver on a corpus clip (48 kHz device, 44.1 kHz voice): same length, no NaN, the output's
+    pitch track is the sung F0 (corpus f0.tsv) delayed by the algorithmic latency (less at most the SOLA search)."""
+    import soundfile as sf
+
+    from svc_core.f0 import get_extractor
+    from svc_core.live.simulate import simulate_file
+
+    clip = corpus_dir / "czech_dita/czech_dita_01.flac"
+    eng = LiveEngine(LiveSettings(block_ms=100, crossfade_ms=25, context_ms=1000), 48000,
+                     VoiceWindowModel(sine_pipeline()))
+    res = simulate_file(eng, clip, tmp_path / "heard.wav")
+    y, sr = sf.read(tmp_path / "heard.wav", dtype="float32")
+    assert sr == 48000 and y.shape[0] == round(sf.info(clip).frames * 48000 / 44100) == res.frames
+    assert np.isfinite(y).all()
+    ref = np.loadtxt(str(clip).replace(".flac", ".f0.tsv"), skiprows=1)  # time_s, f0_hz, voiced (10 ms grid)
+    f_out, v_out = get_extractor("pm").extract(y, sr, sr // 100)
+    scores = []
+    for lag in range(0, 40):
+        n = min(ref.shape[0], f_out.shape[0] - lag)
+        both = (ref[:n, 2] > 0) & v_out[lag:lag + n]
+        cents = np.abs(1200 * np.log2(f_out[lag:lag + n][both] / ref[:n, 1][both]))
+        scores.append((float(np.median(cents)), lag, float((cents < 50).mean())))
+    err, lag, within = min(scores)
+    lat = res.latency.total_ms
+    assert lat - 10.0 - 10.0 <= 10 * lag <= lat + 10.0, (lag, lat)  # 10 ms frames; SOLA may take up to 10 ms
+    assert err < 10 and within > 0.95
