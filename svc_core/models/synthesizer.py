@@ -9,13 +9,13 @@ random draws in ``infer()`` are the same, so a seed gives the same audio as so-v
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from svc_core.jobs import warn
 from svc_core.models.attentions import Encoder as AttentionEncoder
 from svc_core.models.attentions import set_attention_impl
 from svc_core.models.f0_decoder import F0Decoder, hz_to_lf0, lf0_to_hz, normalize_f0
@@ -25,7 +25,6 @@ from svc_core.models.pitch import f0_to_coarse
 
 __all__ = ["KNOWN_VOCODERS", "PosteriorEncoder", "SynthesizerTrn", "TextEncoder", "build_decoder"]
 
-log = logging.getLogger(__name__)
 
 KNOWN_VOCODERS = ("nsf-hifigan", "nsf-snake-hifigan")
 
@@ -102,7 +101,7 @@ def build_decoder(vocoder_name: str, **hps: Any) -> nn.Module:
     from vdecoder.registry import build_vocoder
 
     if vocoder_name not in KNOWN_VOCODERS:
-        log.warning("unknown vocoder_name %r: using nsf-hifigan (as so-vits-svc does)", vocoder_name)
+        warn(f"unknown vocoder_name {vocoder_name!r}: using nsf-hifigan (as so-vits-svc does)")
         vocoder_name = "nsf-hifigan"
     return build_vocoder(vocoder_name, **hps)
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.vdecoder.conftest import tiny_vocoder
+from tests.support import tiny_vocoder
 from vdecoder.channels_last import as_cl4, conv1d_cl4, conv_transpose1d_cl, frames_conv_cl, from_cl4
 from vdecoder.registry import build_vocoder
 

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from svc_core.errors import CheckpointError, UnsafeCheckpointError, VoiceError
+from svc_core.jobs import SvcWarning
 from svc_core.voices import (
     CheckpointMismatchError,
     ConfigError,
@@ -304,5 +305,6 @@ def test_volume_voice_requires_vol_and_f0_stats(fixtures_dir: Path, tmp_path: Pa
     with pytest.raises(VoiceError, match="volume embedding: pass vol"):
         v.synthesize(ref["c"][0], ref["f0"][0], ref["uv"][0], 0)
     (d / "f0_stats.json").write_text("{not json")
-    v2 = load_voice(d)
+    with pytest.warns(SvcWarning, match=r"f0_stats\.json: ignored"):
+        v2 = load_voice(d)
     assert v2.f0_stats is None and any("f0_stats.json ignored" in n for n in v2.notes)
