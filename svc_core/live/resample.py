@@ -65,22 +65,25 @@ class StreamResampler:
         last_in = self._first + need - 1  # newest absolute input index
         # output j needs inputs up to floor(j a / b) + half
         j_end = -(-((last_in - self.half + 1) * self._b) // self._a)  # first j that cannot be made yet
-        j = np.arange(self._next, max(self._next, j_end), dtype=np.int64)
-        if j.size == 0:
+        j0, n = self._next, j_end - self._next
+        if n <= 0:
             return np.zeros(0, np.float32)
-        pos = j * self._a
-        base, phase = pos // self._b, pos % self._b
-        start = base - self.half + 1 - self._first
-        idx = start[:, None] + np.arange(2 * self.half)[None, :]
-        y = np.einsum("ij,ij->i", self._hist[idx], self._table[phase])
-        self._next = int(j[-1]) + 1
+        a, b, taps = self._a, self._b, 2 * self.half
+        win = np.lib.stride_tricks.sliding_window_view(self._hist[: self._n_hist], taps)  # rows: input windows
+        y = np.empty(n, np.float32)
+        for q in range(min(b, n)):  # outputs q, q + b, ... share one phase; their windows are a samples apart
+            pos = (j0 + q) * a
+            start = pos // b - self.half + 1 - self._first
+            count = (n - 1 - q) // b + 1
+            y[q::b] = win[start:start + (count - 1) * a + 1:a] @ self._table[pos % b]
+        self._next = j0 + n
         keep_from = int((self._next * self._a) // self._b) - self.half + 1 - self._first
         keep_from = max(0, min(keep_from, self._n_hist))
         rest = self._n_hist - keep_from
         self._hist[:rest] = self._hist[keep_from:self._n_hist]
         self._n_hist = rest
         self._first += keep_from
-        return y.astype(np.float32, copy=False)
+        return y
 
 
 class SampleFifo:

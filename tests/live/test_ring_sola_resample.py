@@ -95,7 +95,7 @@ def test_stream_resampler_is_chunk_invariant_and_accurate(rates: tuple[int, int]
     y = np.concatenate(parts)
     y1 = StreamResampler(a, b)(x)
     assert abs(y.shape[0] - a * b / a) < 100 and y1.shape[0] == y.shape[0]
-    np.testing.assert_array_equal(y, y1)  # block joins are exact continuations
+    np.testing.assert_allclose(y, y1, atol=1e-6)  # block joins are exact continuations (to float rounding)
     ref = sig(np.arange(y.shape[0]) / b)
     assert np.abs(y[b // 20:] - ref[b // 20:]).max() < 3e-4  # no delay, -70 dB error
 
