@@ -14,6 +14,8 @@ from typing import Any, TextIO
 from svc_core.cli._args import add_device_option
 from svc_core.f0 import EXTRACTOR_NAMES
 from svc_core.live.infer import LIVE_DEFAULT_F0
+from svc_core.live.settings import LATE_FILLS
+from svc_core.live.settings import LiveSettings as D
 
 __all__ = ["add_parser", "run_live"]
 
@@ -33,20 +35,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", dest="output_device", default=None, metavar="DEV", help="output device (name or index)")
     p.add_argument("--sr", dest="samplerate", type=int, default=None, metavar="N",
                    help="device sample rate (default: the input device's; with --simulate: the file's)")
-    p.add_argument("--block-ms", type=float, default=None, metavar="N", help="block length (default 250)")
-    p.add_argument("--crossfade-ms", type=float, default=None, metavar="N", help="SOLA crossfade (default 50)")
-    p.add_argument("--context-ms", type=float, default=None, metavar="N", help="extra left context (default 2500)")
-    p.add_argument("--search-ms", type=float, default=None, metavar="N", help="SOLA search range (default 10)")
-    p.add_argument("--lookahead-ms", type=float, default=None, metavar="N", help="lookahead (default 0)")
+    for opt, what in (("block", "block length"), ("crossfade", "SOLA crossfade"), ("context", "extra left context"),
+                      ("search", "SOLA search range"), ("lookahead", "lookahead")):
+        p.add_argument(f"--{opt}-ms", type=float, default=None, metavar="N",
+                       help=f"{what} (default {getattr(D, opt + '_ms'):g})")
     p.add_argument("--transpose", "-t", type=float, default=None, metavar="N", help="pitch shift in semitones")
     p.add_argument("--f0", dest="f0_method", choices=EXTRACTOR_NAMES, default=None, metavar="NAME",
                    help=f"F0 extractor: {', '.join(EXTRACTOR_NAMES)} (default: {LIVE_DEFAULT_F0})")
     p.add_argument("--gate-db", type=float, default=None, metavar="N",
-                   help="silence gate: blocks quieter than N dBFS give silence and skip the model (default -50)")
+                   help=f"silence gate: blocks under N dBFS give silence, skip the model (default {D.gate_db:g})")
     p.add_argument("--retrieval-ratio", type=float, default=None, metavar="R", help="feature retrieval blend 0..1")
     p.add_argument("--index", metavar="PATH", default=None, help="retrieval index file (default: in the voice folder)")
-    p.add_argument("--late-fill", choices=("dry", "silence"), default=None,
-                   help="what a block not ready in time is filled with (default dry)")
+    p.add_argument("--late-fill", choices=LATE_FILLS, default=None,
+                   help=f"what a block not ready in time is filled with (default {D.late_fill})")
     p.add_argument("--passthrough", action="store_true", help="no model: the input as it is (checks the set-up)")
     p.add_argument("--list-devices", action="store_true", help="list host APIs and audio devices, then exit")
     p.add_argument("--simulate", nargs=2, metavar=("IN", "OUT"), default=None,
