@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,7 +48,7 @@ def build_model(voice_dir: Path, f0_method: str):
 
 
 def time_setting(model, block_ms: float, context_ms: float, n_blocks: int) -> dict:
-    """Run the live engine for n_blocks blocks (after 2 warm-up blocks) -> figures."""
+    """Run the live engine for n_blocks blocks (after a warm-up block) -> figures."""
     from svc_core.live.calibrate import calibration_signal, crossfade_for
     from svc_core.live.engine import LiveEngine
     from svc_core.live.settings import LiveSettings
@@ -57,7 +58,7 @@ def time_setting(model, block_ms: float, context_ms: float, n_blocks: int) -> di
     eng = LiveEngine(s, SR, model)
     b = eng.block_size
     x = calibration_signal(SR, (n_blocks + 3) * b / SR + 1.0)
-    eng.warm_up(2)
+    eng.warm_up(1)
     for i in range(n_blocks):
         eng.process(x[i * b:(i + 1) * b])
     t = eng.times.summary()
@@ -116,7 +117,11 @@ def main() -> None:
         make_voice(Path(tmp) / "voice")
         model = build_model(Path(tmp) / "voice", f0)
         t0 = time.perf_counter()
-        rows = [time_setting(model, b, c, args.blocks) for c in args.contexts_ms for b in args.blocks_ms]
+        rows = []
+        for c in args.contexts_ms:
+            for b in args.blocks_ms:
+                rows.append(time_setting(model, b, c, args.blocks))
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # progress: one line per setting
         bench_s = time.perf_counter() - t0
     best = {}
     for c in args.contexts_ms:
