@@ -129,11 +129,15 @@ def _simulate(args: argparse.Namespace, s: Any, out: TextIO) -> int:
 
 
 def _calibrate(args: argparse.Namespace, s: Any, out: TextIO) -> int:
-    from svc_core.errors import SvcError
+    from svc_core.errors import AudioError, SvcError
     from svc_core.live.calibrate import calibrate
     from svc_core.live.settings import save_calibrated
 
-    sr = int(s.samplerate or 44100) if args.passthrough or args.simulate else _device_rate(s)
+    try:
+        sr = _device_rate(s)
+    except AudioError as e:  # calibrating the compute side needs no device: say so and use a common rate
+        sr = 44100
+        out.write(f"no audio device to take the rate from ({e}); calibrating at {sr} Hz\n")
     model = _model(args, s)
     out.write(f"calibrating at {sr} Hz on this machine (this takes a minute)...\n")
     cal = calibrate(s, sr, lambda: model, log=lambda line: out.write(line + "\n"))

@@ -109,3 +109,23 @@ def test_thirty_seconds_with_the_tiny_voice_has_no_late_blocks(duplex_device: in
     assert c.late == 0 and c.dropped == 0, (c, t.line())
     assert engine.model_calls >= 50  # the voice ran (the gate was open)
     assert np.isfinite(stream.recorded_out).all() and np.abs(stream.recorded_out[SR * 2:]).max() > 1e-3
+
+
+def test_cli_live_passthrough_and_measure_latency(duplex_device: int | str, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    import svc_core.cli
+
+    dev = str(duplex_device)
+    code = svc_core.cli.main(["live", "--passthrough", "--input", dev, "--output", dev, "--sr", str(SR),
+                              "--block-ms", "50", "--seconds", "3", "--json"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    assert "algorithmic latency" in cap.out and "expected end to end" in cap.out and "compute/block" in cap.out
+    res = json.loads(cap.out.strip().splitlines()[-1])
+    assert res["blocks"] >= 10 and res["late"] <= 1 and res["latency"]["total_ms"] > 50
+    code = svc_core.cli.main(["live", "--measure-latency", "--input", dev, "--output", dev, "--sr", str(SR),
+                              "--block-ms", "20", "--json"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    assert json.loads(cap.out.strip().splitlines()[-1])["ms"] is not None
