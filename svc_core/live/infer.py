@@ -66,6 +66,11 @@ class VoiceWindowModel:
                 raise SvcError(f"this live model cannot change {', '.join(sorted(params))} while running")
             self.pipeline = self._rebuild(replace(self.pipeline.settings, **params))
 
+    @property
+    def cached_f0(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rolling F0 cache (raw Hz, voiced) for the frames of the last window (copies)."""
+        return self._f0.copy(), self._voiced.copy()
+
     def reset(self) -> None:
         """Forget the F0 cache."""
         self._end_frame = None
