@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 THREADS = 2
 SR = 44100
 
@@ -59,13 +61,18 @@ def time_setting(model, block_ms: float, context_ms: float, n_blocks: int) -> di
     b = eng.block_size
     x = calibration_signal(SR, (n_blocks + 3) * b / SR + 1.0)
     eng.warm_up(1)
+    cpu = []
     for i in range(n_blocks):
+        c0 = time.process_time()
         eng.process(x[i * b:(i + 1) * b])
+        cpu.append(time.process_time() - c0)
     t = eng.times.summary()
     return {"block_ms": round(1e3 * b / SR, 1), "context_ms": context_ms, "crossfade_ms": s.crossfade_ms,
             "algorithmic_latency_ms": round(eng.latency.total_ms, 1), "blocks": t.blocks,
             "mean_ms": round(t.mean_ms, 1), "p99_ms": round(t.p99_ms, 1), "load": round(t.load, 3),
-            "p99_load": round(t.p99_load, 3), "real_time": t.p99_load < 1.0}
+            "p99_load": round(t.p99_load, 3), "real_time": t.p99_load < 1.0,
+            "cpu_ms_per_block": round(1e3 * float(np.mean(cpu)), 1),  # process CPU time (all threads)
+            "cpu_load_2_cores": round(float(np.mean(cpu)) / 2 / (b / SR), 3)}  # if both cores were ours
 
 
 def loopback() -> dict:
@@ -95,6 +102,19 @@ def loopback() -> dict:
         return out
     except Exception as e:  # noqa: BLE001 - no device is a result, not a crash
         return {"error": f"{type(e).__name__}: {e}"}
+
+
+def machine_gflops() -> float:
+    """fp32 matmul throughput of this process right now (2 threads): how much of the machine we get."""
+    import torch
+
+    a, b = torch.randn(768, 768), torch.randn(200, 768)
+    for _ in range(3):
+        b @ a
+    t0 = time.perf_counter()
+    for _ in range(100):
+        b @ a
+    return round(100 * 2 * 200 * 768 * 768 / (time.perf_counter() - t0) / 1e9, 1)
 
 
 def main() -> None:
@@ -133,7 +153,7 @@ def main() -> None:
                    "(shared with other jobs: times are upper bounds)",
         "voice": "so-vits-svc 4.1 default size (random weights), 44.1 kHz hop 512; encoder vec768l12-size random",
         "f0": f0, "device_rate": SR, "rows": rows, "lowest_real_time_latency_by_context": best,
-        "bench_seconds": round(bench_s, 1), "loopback": None if args.no_loopback else loopback(),
+        "bench_seconds": round(bench_s, 1), "matmul_gflops_at_end": machine_gflops(), "loopback": None if args.no_loopback else loopback(),
         "gpu": "not measured (no GPU in this session)",
     }, indent=2))
 
