@@ -153,7 +153,8 @@ def main() -> None:
                    "(shared with other jobs: times are upper bounds)",
         "voice": "so-vits-svc 4.1 default size (random weights), 44.1 kHz hop 512; encoder vec768l12-size random",
         "f0": f0, "device_rate": SR, "rows": rows, "lowest_real_time_latency_by_context": best,
-        "bench_seconds": round(bench_s, 1), "matmul_gflops_at_end": machine_gflops(), "loopback": None if args.no_loopback else loopback(),
+        "bench_seconds": round(bench_s, 1), "matmul_gflops_at_end": machine_gflops(),
+        "loopback": None if args.no_loopback else loopback(),
         "gpu": "not measured (no GPU in this session)",
     }, indent=2))
 
