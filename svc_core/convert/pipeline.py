@@ -45,12 +45,14 @@ class SegmentPipeline:
 
     Calls (``x`` is float32 mono ``[n]`` at ``sample_rate``; frames ``T = ceil(n / hop)``):
 
-    - :meth:`render(x, f0=None, voiced=None, *, semitones=None, t0=0.0, skip_head=0, last=None)
+    - :meth:`render(x, f0=None, voiced=None, *, semitones=None, t0=0.0, skip_head=0, last=None, decode_tail=False)
       <render>` -> float32 ``[n]`` converted audio, or only part of it: ``skip_head`` drops that many leading
       samples (left context), ``last`` keeps only the final ``last`` samples (a live block). ``f0``/``voiced``
       (``[T]``, raw Hz before transpose, 0 = unvoiced) skip F0 extraction when the caller already has them (the
-      live engine tracks F0 incrementally, the converter computes it once for auto-key). ``semitones`` defaults
-      to ``settings.transpose``; ``t0`` is the time (s) of ``x[0]`` in the whole input, used by a manual F0 curve.
+      live engine tracks F0 incrementally, the converter computes it once for auto-key). ``decode_tail`` runs
+      the waveform decoder only from ``skip_head`` on (the voice must take ``decode_from``). ``semitones``
+      defaults to ``settings.transpose``; ``t0`` is the time (s) of ``x[0]`` in the whole input, used by a manual
+      F0 curve.
     - :meth:`f0(x, t0=0.0) <f0>` -> ``(f0 [T], voiced [T])``: raw F0 (extractor + post-processing, or the curve).
     - :meth:`content(x, n_frames) <content>` -> torch ``[ssl_dim, n_frames]`` on ``device``.
     - :meth:`auto_key_shift(voiced_f0, sample_x=None) <auto_key_shift>` -> whole semitones moving a median F0
@@ -147,8 +149,9 @@ class SegmentPipeline:
 
     def render(self, x: np.ndarray, f0: np.ndarray | None = None, voiced: np.ndarray | None = None, *,
                semitones: float | None = None, t0: float = 0.0, skip_head: int = 0,
-               last: int | None = None) -> np.ndarray:
-        """Model-rate mono x [n] -> converted audio at the model rate: [n - skip_head], or its last ``last``."""
+               last: int | None = None, decode_tail: bool = False) -> np.ndarray:
+        """Model-rate mono x [n] -> converted audio at the model rate: [n - skip_head], or its last ``last``.
+        ``decode_tail``: synthesize only from ``skip_head`` on (the voice's ``decode_from``; live blocks)."""
         import torch
 
         from svc_core.f0.post import interpolate_unvoiced, transpose
@@ -174,6 +177,9 @@ class SegmentPipeline:
         c = self.content(x, n_frames)
         vol = volume_frames(x, self.hop, n_frames) if self.voice.vol_embedding else None
         release_freed_memory()  # the encoder's activations are gone: hand them back before the decoder's arrive
+        # with decode_tail, the decoder runs only from the frame holding sample skip_head (the live engine's new part)
+        head_frames = skip_head // self.hop if decode_tail else 0
+        extra = {"decode_from": head_frames} if head_frames > 0 else {}
         with torch.inference_mode():
             y = self.voice.synthesize(
                 c,
@@ -184,11 +190,12 @@ class SegmentPipeline:
                 noise_scale=s.noise_scale,
                 seed=s.seed,
                 predict_f0=s.predict_f0,
+                **extra,
             )
         out = y.detach().float().reshape(-1).cpu().numpy()
         if not np.isfinite(out).all():
             raise VoiceError("the voice produced NaN/inf samples (broken or untrained checkpoint?)")
-        out = fit_length(out, n)[skip_head:]
+        out = fit_length(out, n - head_frames * self.hop)[skip_head - head_frames * self.hop:]
         return out[-last:] if last is not None else out
 
     def auto_key_shift(self, voiced_f0: np.ndarray, sample_x: np.ndarray | None = None) -> float:

@@ -34,7 +34,8 @@ class VoiceLike(Protocol):
     def synthesize(self, c: torch.Tensor, f0: torch.Tensor, uv: torch.Tensor, speaker: Any,
                    vol: torch.Tensor | None = None, noise_scale: float = 0.35, seed: int = 52468,
                    predict_f0: bool = False) -> torch.Tensor:
-        """c [ssl_dim, T], f0 [T] Hz, uv [T] -> waveform [T * hop]."""
+        """c [ssl_dim, T], f0 [T] Hz, uv [T] -> waveform [T * hop]. (Voices that also take ``decode_from=N`` and
+        return only the frames from N on let :meth:`SegmentPipeline.render` skip decoding a window's head.)"""
         ...
 
     def predict_f0_median(self, c: torch.Tensor, f0: torch.Tensor | None = None, uv: torch.Tensor | None = None,

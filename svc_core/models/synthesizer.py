@@ -286,13 +286,18 @@ class SynthesizerTrn(nn.Module):
         predict_f0: bool = False,
         vol: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        decode_from: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """so-vits-svc 4.1 ``infer``: c [B, ssl, T], f0 Hz [B, T], uv [B, T], g speaker (see
         :meth:`speaker_embedding`), vol [B, T] -> (audio [B, 1, T*hop], f0 used [B, T]).
 
         Random draws come from ``generator``, by default a fresh one on c's device seeded with ``seed``: the same
         draws in the same order as so-vits-svc after ``torch.manual_seed(seed)``, without touching torch's global
-        RNG (a live thread and a training thread do not disturb each other)."""
+        RNG (a live thread and a training thread do not disturb each other).
+
+        ``decode_from`` > 0 (live use, like RVC's ``skip_head``): the waveform decoder runs only on the frames from
+        there on (plus its receptive field before them, cut again), returning audio [B, 1, (T - decode_from)*hop];
+        the content encoder and flow still see every frame."""
         if generator is None:
             generator = torch.Generator(device=c.device).manual_seed(int(seed))
         g = self.speaker_embedding(g, batch=c.size(0))
@@ -304,8 +309,13 @@ class SynthesizerTrn(nn.Module):
             f0 = lf0_to_hz(pred_lf0).squeeze(1)
         z_p, _, _, c_mask = self.enc_p(x, x_mask, f0=f0_to_coarse(f0), noice_scale=noice_scale, generator=generator)
         z = self.flow(z_p, c_mask, g=g, reverse=True)
-        o = self.dec(z * c_mask, f0, g, generator=generator)
-        return o, f0
+        if decode_from <= 0:
+            return self.dec(z * c_mask, f0, g, generator=generator), f0
+        reach = getattr(self.dec, "receptive_frames", None)
+        lo = max(0, decode_from - reach()) if callable(reach) else 0
+        o = self.dec((z * c_mask)[:, :, lo:], f0[:, lo:], g, generator=generator)
+        hop = o.shape[-1] // (z.shape[2] - lo)
+        return o[:, :, (decode_from - lo) * hop:], f0
 
     # -- utilities ---------------------------------------------------------------------------------------------
     def remove_weight_norm(self) -> None:
