@@ -34,6 +34,7 @@ def _subcommand_adders() -> list[Callable[[argparse._SubParsersAction], None]]:
     adders: list[Callable[[argparse._SubParsersAction], None]] = [_add_doctor]
     for name in SUBCOMMAND_MODULES:
         adders.append(importlib.import_module(f"svc_core.cli_{name}").add_parser)
+    adders.append(importlib.import_module("svc_core.train.cli").add_parsers)
     return adders
 
 
