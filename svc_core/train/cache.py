@@ -104,7 +104,7 @@ def extract_clip(y: np.ndarray, s: FeatureSettings, encoder: EncoderLike, f0: F0
     from svc_core.f0.post import interpolate_unvoiced, postprocess
     from vdecoder.mel import spectrogram_torch
 
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: vdecoder.mel caches its windows, which training reuses
         spec = spectrogram_torch(torch.from_numpy(y)[None], s.filter_length, s.sr, s.hop, s.win_length)[0]
         x16 = resample(y, s.sr, ENCODER_SR)
         units = encoder.encode(torch.from_numpy(x16)).float().cpu().numpy()

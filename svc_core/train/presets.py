@@ -78,8 +78,9 @@ def hop_layout(sr: int) -> tuple[int, list[int], list[int], int]:
 
 
 def build_config(preset: str, *, sampling_rate: int, speakers: list[str], speech_encoder: str,
-                 ssl_dim: int | None = None, vol_embedding: bool = True) -> dict[str, Any]:
-    """A complete so-vits-svc 4.1 config dict for ``preset`` (see PRESETS)."""
+                 ssl_dim: int | None = None, vol_embedding: bool | None = None) -> dict[str, Any]:
+    """A complete so-vits-svc 4.1 config dict for ``preset`` (see PRESETS). ``vol_embedding`` None: off for
+    ``default`` (so-vits-svc's default), on for the smaller presets."""
     if preset not in PRESETS:
         raise SvcError(f"unknown preset {preset!r}; choose one of: {', '.join(PRESETS)}")
     if not speakers:
@@ -97,7 +98,8 @@ def build_config(preset: str, *, sampling_rate: int, speakers: list[str], speech
     model.update({"gin_channels": dim, "ssl_dim": dim, "filter_channels": wide or model["filter_channels"]})
     model.update(over["model"])
     model.update({"upsample_rates": rates, "upsample_kernel_sizes": kernels, "n_speakers": len(speakers),
-                  "speech_encoder": speech_encoder, "vol_embedding": bool(vol_embedding),
+                  "speech_encoder": speech_encoder,
+                  "vol_embedding": preset != "default" if vol_embedding is None else bool(vol_embedding),
                   "sampling_rate": int(sampling_rate)})
     train["vol_aug"] = False
     data = {
