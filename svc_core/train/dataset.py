@@ -132,7 +132,8 @@ def global_batches(order: Sequence[int], global_batch: int, world: int) -> list[
         raise SvcError(f"global batch {global_batch} is smaller than the number of processes {world}")
     runs = [list(order[i:i + global_batch]) for i in range(0, len(order), global_batch)]
     if len(runs) > 1 and len(runs[-1]) < world:
-        runs[-2] += runs.pop()
+        last = runs.pop()
+        runs[-1] += last
     return runs
 
 
