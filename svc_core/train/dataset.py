@@ -126,12 +126,13 @@ def epoch_order(lengths: Sequence[int], seed: int, epoch: int, bucket_frames: in
 
 
 def global_batches(order: Sequence[int], global_batch: int, world: int) -> list[list[int]]:
-    """Consecutive runs of ``global_batch`` clips; a final run too short to give every rank a clip joins the one
-    before it (so every clip is used exactly once and no rank gets an empty batch)."""
+    """Consecutive runs of ``global_batch`` clips; a final run shorter than half a batch (or than the number of
+    processes) joins the one before it, so every clip is used exactly once, no rank gets an empty batch, and the
+    batches do not depend on how the global batch is split into processes and micro-batches."""
     if global_batch < world:
         raise SvcError(f"global batch {global_batch} is smaller than the number of processes {world}")
     runs = [list(order[i:i + global_batch]) for i in range(0, len(order), global_batch)]
-    if len(runs) > 1 and len(runs[-1]) < world:
+    if len(runs) > 1 and len(runs[-1]) < max(world, global_batch // 2):
         last = runs.pop()
         runs[-1] += last
     return runs
