@@ -93,9 +93,12 @@ def _scan(reader: AudioReader, hop: int, win: int, clip_level: float) -> tuple[n
 
 def _noise_stats(rms: np.ndarray) -> dict[str, float]:
     """Noise floor (5th percentile of the file's 10 ms frame RMS, pauses included; -100 dBFS at most) and level
-    (95th percentile) in dBFS, and the SNR between them."""
+    (95th percentile) in dBFS, and the SNR between them. A file without pauses (floor within 10 dB of the level)
+    gives no estimate."""
     noise = max(-100.0, _db(float(np.percentile(rms, 5))))
     level = _db(float(np.percentile(rms, 95)))
+    if level - noise < 10.0:
+        return {"level_db": round(level, 2)}
     return {"noise_db": round(noise, 2), "level_db": round(level, 2), "snr_db": round(level - noise, 2)}
 
 
@@ -138,8 +141,8 @@ def _process(src: Source, out_dir: Path, s: PreprocessSettings, sha: str) -> dic
         slices = split_long(slice_from_rms(rms, inf.frames, inf.sr, slicer), rms, hop, int(s.max_clip_s * inf.sr))
         voiced = [sl for sl in slices if not sl.silent]
         if not voiced:
-            entry.update(status="rejected", reason=f"silent: no sound above {s.silence_db:g} dBFS "
-                                                   f"(peak {_db(scan['peak']):.1f} dBFS)")
+            peak = f"peak {_db(scan['peak']):.1f} dBFS" if scan["peak"] > 0 else "digital silence"
+            entry.update(status="rejected", reason=f"silent: no sound above {s.silence_db:g} dBFS ({peak})")
             return entry
         min_len = int(s.min_clip_s * inf.sr)
         speaker_dir = out_dir / src.speaker
