@@ -96,6 +96,26 @@ def test_kill_during_checkpoint_write_resumes(tiny_dataset: Path, tmp_path: Path
     _resume_and_check(tiny_dataset, voice, 8)
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_with_a_checkpoint_and_resumes(tiny_dataset: Path, tmp_path: Path) -> None:
+    voice = tmp_path / "voice"
+    proc = _train(tiny_dataset, voice)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        steps = [s for s, _ in _mel_by_step(voice)] if (voice / "logs").is_dir() else []
+        if steps and steps[-1] >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    stopped = int(out.split("stopped at step ")[1].split(";")[0])
+    assert 3 <= stopped < 24 and (voice / f"G_{stopped}.pth").is_file() and (voice / f"D_{stopped}.pth").is_file()
+    proc = _train(tiny_dataset, voice)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and f"resumed from G_{stopped}.pth" in err
+
+
 def test_damaged_newest_checkpoint_falls_back(tmp_path: Path) -> None:
     import torch
 
