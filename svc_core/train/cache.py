@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,10 +18,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from svc_core.atomic import atomic_write
 from svc_core.errors import SvcError
 from svc_core.jobs import CancelToken, Progress
 from svc_core.train.preprocess import MANIFEST as PREPROCESS_MANIFEST
-from svc_core.train.sources import read_json, write_json_atomic
+from svc_core.train.sources import read_json, write_json
 
 __all__ = ["FEATURES", "FeatureSettings", "compute_features", "load_clip_features", "dataset_clips"]
 
@@ -84,24 +84,17 @@ def _feature_path(dataset: Path, clip_file: str) -> Path:
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
 
 
 def extract_clip(y: np.ndarray, s: FeatureSettings, encoder: EncoderLike, f0: F0Like) -> dict[str, np.ndarray]:
     """Features of one clip (mono float32 at ``s.sr``): units [T_c, D], f0/uv/vol [T], spec [F, T], T frames."""
     import torch
 
-    from svc_core.convert import volume_frames
     from svc_core.dsp import resample
     from svc_core.f0.post import interpolate_unvoiced, postprocess
+    from svc_core.features import volume_frames
     from vdecoder.mel import spectrogram_torch
 
     with torch.no_grad():  # not inference_mode: vdecoder.mel caches its windows, which training reuses
@@ -180,11 +173,11 @@ def compute_features(dataset: str | os.PathLike[str], settings: FeatureSettings,
                                   "units": int(feats["units"].shape[0]), "speaker": c["speaker"]}
             computed += 1
             if computed % 8 == 0:
-                write_json_atomic(man_path, {"version": VERSION, "settings": asdict(settings), "clips": entries})
+                write_json(man_path, {"version": VERSION, "settings": asdict(settings), "clips": entries})
         by_speaker.setdefault(c["speaker"], []).append(np.asarray(f0v)[np.asarray(uv) > 0.5])
     speakers = sorted(by_speaker)
     stats = {spk: _f0_stats(by_speaker[spk]) for spk in speakers}
-    write_json_atomic(man_path, {"version": VERSION, "settings": asdict(settings), "clips": entries,
+    write_json(man_path, {"version": VERSION, "settings": asdict(settings), "clips": entries,
                                  "speakers": speakers, "f0_stats": stats,
                                  "all_f0_stats": _f0_stats([v for spk in speakers for v in by_speaker[spk]]),
                                  "split": _split(clips)})

@@ -72,7 +72,7 @@ class ClipDataset:
     def item(self, i: int, rng: np.random.Generator | None = None) -> dict[str, torch.Tensor]:
         """Tensors of clip ``i``: c [D, T], f0/uv/vol [T], spec [F, T], wav [T*hop], spk []."""
         from svc_core.audio import read_audio
-        from svc_core.convert import stretch_units
+        from svc_core.features import stretch_units
 
         f = self.files[i]
         z = load_clip_features(self.dataset, f)

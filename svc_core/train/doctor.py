@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from svc_core.atomic import write_text_atomic
 from svc_core.errors import SvcError
 from svc_core.f0.report import hz_to_note
 from svc_core.train.cache import FEATURES
 from svc_core.train.preprocess import MANIFEST
-from svc_core.train.sources import read_json, write_json_atomic
+from svc_core.train.sources import read_json, write_json
 
 __all__ = ["DURATION_BINS", "dataset_report", "report_markdown", "write_report"]
 
@@ -175,8 +176,6 @@ def write_report(dataset: str | Path) -> dict[str, Any]:
     """Build the report and write ``report.json`` and ``report.md`` atomically; returns the report."""
     ds = Path(dataset)
     rep = dataset_report(ds)
-    write_json_atomic(ds / "report.json", rep)
-    tmp = ds / ".report.md.part"
-    tmp.write_text(report_markdown(rep), encoding="utf-8")
-    tmp.replace(ds / "report.md")
+    write_json(ds / "report.json", rep)
+    write_text_atomic(ds / "report.md", report_markdown(rep))
     return rep

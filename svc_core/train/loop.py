@@ -18,7 +18,7 @@ from svc_core.errors import SvcError
 from svc_core.jobs import CancelToken, Progress
 from svc_core.train import checkpoint as ckpt
 from svc_core.train.dataset import ClipDataset, collate, epoch_order, global_batches, rank_share
-from svc_core.train.sources import write_json_atomic
+from svc_core.train.sources import write_json
 from svc_core.voices.config import VoiceConfig
 
 __all__ = ["TrainSettings", "run_training"]
@@ -249,7 +249,7 @@ def _finish(ds: Path, out: Path, man: dict, cfg: VoiceConfig, s: TrainSettings) 
     """F0 statistics and the retrieval index beside the checkpoints."""
     stats = man.get("all_f0_stats")
     if stats:
-        write_json_atomic(out / "f0_stats.json", {**stats, "speakers": man.get("f0_stats", {})})
+        write_json(out / "f0_stats.json", {**stats, "speakers": man.get("f0_stats", {})})
     if s.build_index:
         from svc_core.train.index import build_voice_index
 

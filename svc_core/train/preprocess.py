@@ -25,7 +25,7 @@ from svc_core.audio.slicer import FrameRms, SliceSettings, slice_from_rms, split
 from svc_core.dsp import resample
 from svc_core.errors import AudioError, SvcError
 from svc_core.jobs import CancelToken, Progress
-from svc_core.train.sources import Source, file_sha256, find_sources, read_json, write_json_atomic
+from svc_core.train.sources import Source, file_sha256, find_sources, read_json, write_json
 
 __all__ = ["MANIFEST", "PreprocessResult", "PreprocessSettings", "run_preprocess"]
 
@@ -215,13 +215,13 @@ def run_preprocess(in_dir: str | os.PathLike[str], out_dir: str | os.PathLike[st
             _remove_clips(out, prev)
             entries[src.key] = _process(src, out, s, sha)
             res.processed += 1
-            write_json_atomic(manifest_path, manifest)
+            write_json(manifest_path, manifest)
         e = entries[src.key]
         res.clips += len(e.get("clips", []))
         if e.get("status") == "rejected":
             res.rejected.append((src.key, e["reason"]))
         res.rejected += [(f"{src.key} {r.split(':', 1)[0]}", r.split(": ", 1)[1]) for r in e.get("rejected", [])
                          if e.get("status") == "ok"]
-    write_json_atomic(manifest_path, manifest)
+    write_json(manifest_path, manifest)
     yield Progress(1.0, f"preprocess: {res.clips} clips from {len(sources)} files")
     return res

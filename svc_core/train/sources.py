@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from svc_core.audio import is_audio_path
 from svc_core.errors import SvcError
 
-__all__ = ["Source", "file_sha256", "find_sources", "read_json", "write_json_atomic"]
+__all__ = ["Source", "file_sha256", "find_sources", "read_json", "write_json"]
 
 
 @dataclass(frozen=True)
@@ -76,15 +75,8 @@ def read_json(path: Path) -> Any:
         return None
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON through a temp file + rename (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1, ensure_ascii=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_json(path: Path, obj: Any) -> Path:
+    """Write a manifest / report as JSON atomically (``svc_core.atomic``), non-ASCII names kept readable."""
+    from svc_core.atomic import write_json_atomic
+
+    return write_json_atomic(path, obj, indent=1, ensure_ascii=False, newline=True)

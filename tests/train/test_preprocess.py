@@ -14,10 +14,10 @@ import pytest
 import soundfile as sf
 import torch
 
+from svc_core.cli.train import drive
 from svc_core.errors import Cancelled
 from svc_core.jobs import CancelToken
 from svc_core.train.cache import FeatureSettings, compute_features
-from svc_core.train.cli import drive
 from svc_core.train.doctor import report_markdown, write_report
 from svc_core.train.preprocess import PreprocessSettings, run_preprocess
 from svc_core.train.sources import read_json

@@ -10,7 +10,7 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["add_parsers", "drive"]
+__all__ = ["add_parser", "drive"]
 
 _REPEATING = re.compile(r"^(step|preprocess|features) \d")
 
@@ -37,8 +37,10 @@ def drive(job: Generator[Any, None, Any], stream: TextIO | None = None, label: s
         return stop.value
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register preprocess, train-config, train and train-index."""
+    from svc_core.cli._args import add_device_option, add_f0_option
+
     p = sub.add_parser("preprocess", help="turn a folder of sung clips into a training dataset (slice, normalise, "
                                           "features, report)")
     p.add_argument("input", metavar="IN_DIR", help="folder of audio: one sub-folder per speaker, or flat = one")
@@ -47,8 +49,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--encoder", default="vec768l12", metavar="NAME",
                    help="content encoder: vec768l12, vec256l9, hubertsoft, wavlmbase+, ... (default vec768l12)")
     p.add_argument("--encoder-path", default=None, metavar="PATH", help="weights file of the content encoder")
-    p.add_argument("--f0", default=None, metavar="NAME", help="F0 extractor (default fcpe)")
-    p.add_argument("--device", default=None, metavar="D", help="auto, cpu, cuda, cuda:N or mps")
+    add_f0_option(p)
+    add_device_option(p)
     p.set_defaults(func=run_preprocess_cmd)
 
     p = sub.add_parser("train-config", help="write a so-vits-svc 4.1 config.json for a dataset")
@@ -63,7 +65,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dataset", metavar="DATASET")
     p.add_argument("-o", "--output", default=None, metavar="VOICE_DIR", help="voice folder (default DATASET/voice)")
     p.add_argument("--steps", type=int, default=10000, help="train until this step (default 10000)")
-    p.add_argument("--device", default=None, metavar="D", help="auto, cpu, cuda, cuda:N or mps")
+    add_device_option(p)
     p.add_argument("--batch-size", default=None, metavar="N|auto", help="per-process batch size, or auto")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto = bf16 (or fp16 + grad scaler) on CUDA, fp32 elsewhere")
