@@ -8,6 +8,8 @@ limit: the config's batch size is used, capped by the number of clips.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from svc_core.train.dataset import ClipDataset, collate
@@ -36,24 +38,29 @@ def _fits(cfg: VoiceConfig, data: ClipDataset, device: torch.device, precision: 
                           bool(cfg.model.use_automatic_f0_prediction))
         b = collate([data.item(i) for i in idx], cfg.data.hop_length, cfg.model.vol_embedding).to(device)
         train_step(parts, [b], [0])
-        torch.cuda.synchronize(device)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         return True
     except torch.OutOfMemoryError:
         return False
     finally:
         del g, d, parts
-        torch.cuda.empty_cache()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
 
 
-def find_batch_size(cfg: VoiceConfig, data: ClipDataset, device: torch.device, precision: Precision) -> int:
-    """The batch size to train with on ``device`` (see the module docstring)."""
-    if device.type != "cuda":
+def find_batch_size(cfg: VoiceConfig, data: ClipDataset, device: torch.device, precision: Precision,
+                    fits: Callable[[int], bool] | None = None) -> int:
+    """The batch size to train with on ``device`` (see the module docstring); ``fits(n)`` replaces the trial step
+    (tests)."""
+    if device.type != "cuda" and fits is None:
         return max(1, min(int(cfg.train.batch_size), len(data)))
+    trial = fits or (lambda n: _fits(cfg, data, device, precision, n))
     best = 0
     for n in LADDER:
         if n > len(data) and best:
             break
-        if not _fits(cfg, data, device, precision, n):
+        if not trial(n):
             break
         best = n
     if best == 0:
