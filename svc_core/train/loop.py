@@ -5,11 +5,15 @@ f0_stats.json, retrieval index). Works the same under ``torchrun`` (rank 0 write
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -22,6 +26,9 @@ from svc_core.train.sources import write_json
 from svc_core.voices.config import VoiceConfig
 
 __all__ = ["TrainSettings", "run_training"]
+
+T, U = TypeVar("T"), TypeVar("U")
+_END = object()
 
 
 @dataclass
@@ -56,6 +63,20 @@ def _shard_seed(seed: int, step: int, shard: int) -> int:
 
 def _items(data: ClipDataset, idx: list[int], seed: int, epoch: int) -> list[dict]:
     return [data.item(i, np.random.default_rng([seed, epoch, i])) for i in idx]
+
+
+def _prefetch(fn: Callable[[T], U], items: list[T], depth: int = 2) -> Iterator[tuple[T, U]]:
+    """``(item, fn(item))`` in order, ``fn`` running on a worker thread ``depth`` items ahead (data loading
+    overlaps the training step; the results do not depend on timing)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="svc-train-data") as ex:
+        it = iter(items)
+        queue = deque((x, ex.submit(fn, x)) for x in itertools.islice(it, depth))
+        while queue:
+            x, fut = queue.popleft()
+            nxt = next(it, _END)
+            if nxt is not _END:
+                queue.append((nxt, ex.submit(fn, nxt)))
+            yield x, fut.result()
 
 
 def _eta(seconds: float) -> str:
@@ -188,11 +209,15 @@ def run_training(dataset: str | Path, out_dir: str | Path, settings: TrainSettin
     try:
         while step < s.steps and not stopped:
             order = epoch_order(train.lengths, seed, epoch)
-            for gb in global_batches(order[consumed:], global_batch, dist.world):
+
+            def load(gb: list[int], epoch: int = epoch) -> list:
                 mine = rank_share(gb, dist.rank, dist.world)
-                shards = [mine[k::micro] for k in range(micro) if mine[k::micro]]
-                batches = [collate(_items(train, sh, seed, epoch), cfg.data.hop_length,
-                                   cfg.model.vol_embedding).to(device) for sh in shards]
+                return [collate(_items(train, mine[k::micro], seed, epoch), cfg.data.hop_length,
+                                cfg.model.vol_embedding) for k in range(micro) if mine[k::micro]]
+
+            for gb, cpu_batches in _prefetch(load, global_batches(order[consumed:], global_batch, dist.world)):
+                mine = rank_share(gb, dist.rank, dist.world)
+                batches = [b.to(device) for b in cpu_batches]
                 seeds = [_shard_seed(seed, step, dist.rank * micro + k) for k in range(len(batches))]
                 try:
                     res = train_step(parts, batches, seeds, rank_weight=len(mine) * dist.world / len(gb))
