@@ -92,3 +92,30 @@ def test_pick_precision_and_nan_weights_detected() -> None:
     with torch.no_grad():
         m.weight[0, 0] = float("nan")
     assert not state_is_finite(m)
+
+
+def test_warm_start_copies_fitting_tensors(tmp_path) -> None:
+    from svc_core.errors import SvcError
+    from svc_core.train.build import warm_start
+
+    cfg = _cfg()
+    torch.manual_seed(1)
+    src, src_d = build_networks(cfg, torch.device("cpu"))
+    torch.save({"model": {f"module.{k}": v for k, v in src.state_dict().items()}, "iteration": 0,
+                "optimizer": {}, "learning_rate": 1e-4}, tmp_path / "G_0.pth")
+    torch.save({"model": src_d.state_dict()}, tmp_path / "D_0.pth")
+    d = build_config("tiny", sampling_rate=16000, speakers=["a", "b", "c"], speech_encoder="wavlmbase+", ssl_dim=8)
+    torch.manual_seed(2)
+    dst, dst_d = build_networks(VoiceConfig.from_dict(d), torch.device("cpu"))
+    notes = warm_start(dst, tmp_path / "G_0.pth", "generator")
+    warm_start(dst_d, tmp_path / "D_0.pth", "discriminator")
+    assert "tensors loaded" in notes[0] and "emb_g.weight" in notes[1]  # 3 speakers here, 2 in the base model
+    s, t = src.state_dict(), dst.state_dict()
+    assert all(torch.equal(s[k], t[k]) for k in s if k != "emb_g.weight")
+    assert all(torch.equal(a, b) for a, b in zip(src_d.state_dict().values(), dst_d.state_dict().values(),
+                                                  strict=True))
+    other = build_config("tiny", sampling_rate=16000, speakers=["a"], speech_encoder="x", ssl_dim=8)
+    other["model"].update(hidden_channels=32, inter_channels=32, filter_channels=64)
+    g3, _ = build_networks(VoiceConfig.from_dict(other), torch.device("cpu"))
+    with pytest.raises(SvcError, match="fit this config"):
+        warm_start(g3, tmp_path / "G_0.pth", "generator")
