@@ -174,6 +174,10 @@ class Engine(QObject):
             if job_id is None or jid == job_id:
                 job.cancel.cancel()
 
+    def resource(self, name: str) -> Any:
+        """An object jobs keep in ``ctx.resources`` (None if absent); for inspection while the engine is idle."""
+        return self._thread.resources.get(name)
+
     @property
     def busy(self) -> bool:
         """True while any job is queued or running."""
