@@ -146,7 +146,9 @@ class ConvertForm(QWidget):
         for v in self.library.voices:
             self.voice.addItem(v.name if v.ok else f"{v.name} (does not load)", str(v.path))
         idx = self.voice.findData(str(keep))
-        self.voice.setCurrentIndex(idx if idx >= 0 else (0 if self.voice.count() else -1))
+        if idx < 0:  # else the first voice that loads
+            idx = next((i for i, v in enumerate(self.library.voices) if v.ok), 0 if self.voice.count() else -1)
+        self.voice.setCurrentIndex(idx)
         self.voice.blockSignals(False)
         self._voice_picked()
 

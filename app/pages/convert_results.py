@@ -85,6 +85,7 @@ class ResultsView(QWidget):
             self.pitch.set_curves(p.source_f0, p.semitones)
         self.info.setText(f"{p.output_path.name}: {p.output_audio.shape[0] / p.output_sr:.2f} s at "
                           f"{p.output_sr} Hz, transpose {p.semitones:+.2f} st")
+        self.info.setToolTip(str(p.output_path))
         self._set_enabled(True)
 
     def _show_spec(self) -> None:

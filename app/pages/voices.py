@@ -63,7 +63,7 @@ class VoicesPage(QWidget):
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(False)
-        for i, w in enumerate((150, 110, 80, 110, 100, 220, 50, 60)):
+        for i, w in enumerate((150, 110, 80, 125, 100, 240, 55, 70)):
             self.tree.setColumnWidth(i, w)
         self.details = QPlainTextEdit(readOnly=True)
         self.details.setPlaceholderText("Select a voice to see its details.")

@@ -98,6 +98,7 @@ class PitchEditor(QWidget):
         self.plot = PitchPlot()
         self.source: pe.F0Curve | None = None
         self.history: pe.EditHistory | None = None
+        self._rows_span = (0, 0)
         self.shift_spin = QDoubleSpinBox(decimals=2, minimum=-24.0, maximum=24.0, singleStep=1.0, value=12.0)
         self.shift_spin.setSuffix(" st")
         self.shift_spin.setToolTip("Semitones to shift the selection by (0.01 = 1 cent)")
@@ -232,13 +233,14 @@ class PitchEditor(QWidget):
             return
         self.plot.source_item.setData(self.source.times, _nan_unvoiced(self.source))
         self.plot.target_item.setData(cur.times, _nan_unvoiced(cur))
-        if fit:
-            both = np.concatenate([pe.hz_to_midi(self.source.f0[self.source.voiced]),
-                                   pe.hz_to_midi(cur.f0[cur.voiced])])
-            lo, hi = (float(np.nanmin(both)), float(np.nanmax(both))) if both.size else (55.0, 67.0)
-            lo, hi = int(np.floor(lo)) - 3, int(np.ceil(hi)) + 3
-            self.plot.draw_rows(lo - 12, hi + 12)
+        both = np.concatenate([pe.hz_to_midi(self.source.f0[self.source.voiced]), pe.hz_to_midi(cur.f0[cur.voiced])])
+        lo, hi = (float(np.nanmin(both)), float(np.nanmax(both))) if both.size else (55.0, 67.0)
+        lo, hi = int(np.floor(lo)) - 3, int(np.ceil(hi)) + 3
+        if fit or (lo, hi) != self._rows_span:  # keep every note of both curves in view
+            self._rows_span = (lo, hi)
+            self.plot.draw_rows(lo, hi)
             self.plot.setYRange(lo, hi, padding=0)
+        if fit:
             self.plot.setXRange(float(cur.times[0]), float(cur.times[-1]), padding=0.01)
         self._update_buttons()
         self.edited.emit()

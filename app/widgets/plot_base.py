@@ -21,6 +21,7 @@ class ThemedPlot(pg.PlotWidget):
         self._labels = (x_label, y_label)
         for name in ("left", "bottom"):
             self.getPlotItem().getAxis(name).enableAutoSIPrefix(False)
+        self.getPlotItem().getAxis("left").setWidth(62)  # one width for every plot: linked time axes line up
         self.setXRange(0.0, 10.0, padding=0.0)
         self.apply_plot_theme(plot_colors())
 

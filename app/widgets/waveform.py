@@ -24,7 +24,6 @@ class WaveformView(ThemedPlot):
         self.addItem(self._cursor)
         self._cursor.hide()
         self.setYRange(-1.0, 1.0, padding=0.02)
-        self.getPlotItem().getAxis("left").setTicks([[(-1, "-1"), (0, "0"), (1, "1")]])
         self.duration = 0.0
 
     def colors_changed(self, c: dict[str, str]) -> None:
@@ -44,6 +43,8 @@ class WaveformView(ThemedPlot):
         ``duration`` s long; pyqtgraph peak-downsamples it further to the visible range and width."""
         self.duration = float(duration)
         self._curve.setData(t, y, autoDownsample=True, downsampleMethod="peak", clipToView=True)
+        peak = float(np.abs(y).max()) if len(y) else 0.0
+        self.setYRange(-max(peak, 1e-3), max(peak, 1e-3), padding=0.05)  # quiet outputs stay visible
         if duration > 0:
             self.setXRange(0.0, self.duration, padding=0.0)
 
