@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vencoder.safe_load import CheckpointError, UnsafeCheckpointError
+from vencoder.errors import CheckpointError, UnsafeCheckpointError
 
 __all__ = [
     "AudioError",

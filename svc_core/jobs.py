@@ -1,10 +1,12 @@
-"""Progress reports and cancellation shared by long jobs (CLI progress bar and GUI draw one stream)."""
+"""Progress reports, cancellation and the job runner shared by long jobs (CLI progress bar and GUI draw one
+stream): a job is a generator yielding :class:`Progress`; :func:`drive` runs one."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from svc_core.errors import Cancelled
 
@@ -18,6 +20,7 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+T = TypeVar("T")
 
 
 class CancelToken:
@@ -39,3 +42,23 @@ class CancelToken:
         """Raise :class:`Cancelled` if cancellation was requested."""
         if self._event.is_set():
             raise Cancelled("cancelled by the user")
+
+
+#: A long job: a generator that yields :class:`Progress` between steps and returns its result.
+Job = Generator[Progress, None, T]
+
+
+def drive(job: Job[T], cancel: CancelToken | None = None, progress: ProgressCallback | None = None) -> T:
+    """Run ``job`` to its end and return its result: every Progress goes to ``progress``; a cancel request stops
+    it at its next step (the generator is closed, so its ``with`` blocks clean up) and raises :class:`Cancelled`."""
+    try:
+        while True:
+            if cancel is not None:
+                cancel.check()
+            p = next(job)
+            if progress is not None:
+                progress(p)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        job.close()

@@ -20,13 +20,13 @@ import json
 import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from svc_core.atomic import write_bytes_atomic
 from svc_core.errors import SvcError
 
 __all__ = [
@@ -112,23 +112,12 @@ class RetrievalIndex:
         for sid in ids:
             name = "index.faiss" if (len(ids) == 1 or sid == 0) else f"index_{sid}.faiss"
             data = faiss.serialize_index(self.speakers[sid].index).tobytes()
-            _atomic_write_bytes(folder / name, data)
+            write_bytes_atomic(folder / name, data)
             files[str(sid)] = {"file": name, "ntotal": self.speakers[sid].ntotal}
         meta = {"format": FORMAT_NAME, "version": 1, "dim": self.dim, "speech_encoder": self.speech_encoder,
                 "speakers": files}
-        _atomic_write_bytes(folder / INDEX_JSON, json.dumps(meta, indent=2).encode())
+        write_bytes_atomic(folder / INDEX_JSON, json.dumps(meta, indent=2).encode())
         return folder / INDEX_JSON
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _make_faiss_index(feats: np.ndarray, seed: int) -> Any:

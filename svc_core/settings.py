@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from svc_core.atomic import write_json_atomic
 
 
 def config_dir() -> Path:
@@ -53,11 +54,4 @@ class Settings:
         data = asdict(self)
         extra = data.pop("extra")
         data.update(extra)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".settings-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=2)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomic(p, data)

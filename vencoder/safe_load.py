@@ -12,20 +12,9 @@ from typing import Any
 
 import torch
 
+from vencoder.errors import CheckpointError, UnsafeCheckpointError
+
 __all__ = ["CheckpointError", "UnsafeCheckpointError", "load_torch_file", "load_safetensors_file"]
-
-
-class CheckpointError(ValueError):
-    """A model file cannot be loaded: missing, truncated, corrupt or of the wrong kind."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
-
-
-class UnsafeCheckpointError(CheckpointError):
-    """A model file needs to run pickled code to load; it was refused, nothing was executed."""
 
 
 _ZIP_MAGIC = b"PK\x03\x04"

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from svc_core.atomic import write_json_atomic
 from svc_core.errors import VoiceError
 
 __all__ = [
@@ -363,15 +363,7 @@ class VoiceConfig:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write config.json atomically (temp file + rename)."""
         p = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, indent=2, ensure_ascii=False)
-                f.write("\n")
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomic(p, self.to_dict(), ensure_ascii=False, newline=True)
 
 
 def _parse_spk(spk: Any, source: str) -> dict[str, int]:

@@ -146,11 +146,14 @@ def test_speaker_mix_and_settings(cli: Any, tmp_path: Path) -> None:
     assert s.slicing.threshold_db == -50
 
 
-def test_f0_choices_match_extractors() -> None:
-    from svc_core.cli_convert import F0_CHOICES
+def test_f0_choices_are_the_extractors(capsys: pytest.CaptureFixture) -> None:
     from svc_core.f0 import EXTRACTOR_NAMES
 
-    assert set(F0_CHOICES) == set(EXTRACTOR_NAMES)
+    with pytest.raises(SystemExit) as e:
+        svc_core.cli.main(["convert", "x.wav", "-m", "v", "--f0", "yin"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'yin'" in err and all(name in err for name in EXTRACTOR_NAMES)
 
 
 def test_help_imports_no_torch() -> None:
@@ -174,7 +177,7 @@ def test_help_defaults_match_settings() -> None:
     """--help states defaults that live on ConvertSettings / SliceSettings; keep them in step."""
     import argparse
 
-    from svc_core.cli_convert import add_parser
+    from svc_core.cli.convert import add_parser
     from svc_core.f0 import DEFAULT_EXTRACTOR
 
     parser = argparse.ArgumentParser()

@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from svc_core.cli._args import add_device_option, add_f0_option
+
 #: Model-grid hop used for the report (10 ms at any rate).
 REPORT_HOP_S = 0.01
 
@@ -14,9 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register the ``pitch`` subcommand."""
     p = sub.add_parser("pitch", help="print the pitch of sung files: median note, range, percent voiced")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (any format soundfile reads)")
-    p.add_argument("--f0", default=None, metavar="NAME",
-                   help="F0 extractor: fcpe, crepe, crepe-full, crepe-tiny, rmvpe, harvest, dio, pm (default: fcpe)")
-    p.add_argument("--device", default=None, metavar="D", help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    add_f0_option(p, choices=False)
+    add_device_option(p)
     p.add_argument("--rmvpe", default=None, metavar="PATH", help="path to rmvpe.pt (for --f0 rmvpe)")
     p.add_argument("--json", action="store_true", help="print one JSON object per file instead of text")
     p.set_defaults(func=run_pitch)
@@ -37,10 +38,9 @@ def _read_mono(path: str) -> tuple[object, int]:
 
 def run_pitch(args: argparse.Namespace, out: object = None, err: object = None) -> int:
     """Handler: report every file; a bad file is reported and skipped; exit code 1 if any failed."""
-    from svc_core.errors import SvcError
+    from svc_core.errors import CheckpointError, SvcError
     from svc_core.f0 import DEFAULT_EXTRACTOR, get_extractor
     from svc_core.f0.report import pitch_report
-    from vencoder.safe_load import CheckpointError
 
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr

@@ -9,14 +9,16 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-__all__ = ["add_parser", "collect_inputs", "output_path_for", "run_convert"]
+from svc_core.audio.slicer import SliceSettings
+from svc_core.cli._args import ProgressBar, add_device_option, add_f0_option
+from svc_core.convert.settings import ConvertSettings
 
-# Mirrors svc_core.f0.EXTRACTOR_NAMES (kept literal so --help imports no torch; a test checks they agree).
-F0_CHOICES = ("fcpe", "crepe", "crepe-full", "crepe-tiny", "rmvpe", "harvest", "dio", "pm")
+__all__ = ["add_parser", "collect_inputs", "output_path_for", "run_convert"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register the ``convert`` subcommand."""
+    """Register the ``convert`` subcommand (defaults shown in --help are read from ConvertSettings)."""
+    d, sl = ConvertSettings(), SliceSettings()
     p = sub.add_parser(
         "convert",
         help="convert sung vocals (files or folders) with a voice",
@@ -30,27 +32,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="output folder, or output file when converting one file")
     p.add_argument("--speaker", "-s", default=None, metavar="NAME",
                    help="speaker name or id; a mix as NAME:WEIGHT,NAME:WEIGHT (default: the first speaker)")
-    p.add_argument("--transpose", "-t", type=float, default=0.0, metavar="N", help="pitch shift in semitones")
-    p.add_argument("--f0", dest="f0_method", choices=F0_CHOICES, default=None,
-                   help="F0 extractor (default: svc_core.f0.DEFAULT_EXTRACTOR, fcpe)")
+    p.add_argument("--transpose", "-t", type=float, default=d.transpose, metavar="N",
+                   help=f"pitch shift in semitones (default {d.transpose:g})")
+    add_f0_option(p, dest="f0_method")
     p.add_argument("--auto-key", action="store_true", help="shift to the voice's key (added to --transpose)")
     p.add_argument("--f0-curve", metavar="FILE", default=None,
                    help="manual F0: text file with two columns time_s, f0_hz (0 = unvoiced)")
-    p.add_argument("--retrieval-ratio", type=float, default=0.0, metavar="R",
-                   help="feature retrieval blend 0..1 (needs index.json or feature_and_index.pkl; 0 = off)")
+    p.add_argument("--retrieval-ratio", type=float, default=d.retrieval_ratio, metavar="R",
+                   help="feature retrieval blend 0..1 (needs index.json or feature_and_index.pkl; 0 = off; "
+                   f"default {d.retrieval_ratio:g})")
     p.add_argument("--index", metavar="PATH", default=None, help="retrieval index file (default: in the voice folder)")
-    p.add_argument("--noise-scale", type=float, default=None, metavar="X", help="prior noise scale (default 0.35)")
-    p.add_argument("--seed", type=int, default=None, help="random seed of the synthesizer (default 52468)")
-    p.add_argument("--slice-db", type=float, default=None, metavar="DB", help="silence threshold in dB (default -40)")
-    p.add_argument("--match-loudness", type=float, default=0.0, metavar="A",
-                   help="0..1: give the output the input's loudness envelope (0 = off)")
+    p.add_argument("--noise-scale", type=float, default=None, metavar="X",
+                   help=f"prior noise scale (default {d.noise_scale:g})")
+    p.add_argument("--seed", type=int, default=None, help=f"random seed of the synthesizer (default {d.seed})")
+    p.add_argument("--slice-db", type=float, default=None, metavar="DB",
+                   help=f"silence threshold in dB (default {sl.threshold_db:g})")
+    p.add_argument("--match-loudness", type=float, default=d.match_loudness, metavar="A",
+                   help=f"0..1: give the output the input's loudness envelope (0 = off; default {d.match_loudness:g})")
     p.add_argument("--sr", dest="output_sr", type=int, default=None, metavar="HZ",
                    help="output sample rate (default: the voice's)")
     p.add_argument("--per-channel", action="store_true", help="convert every channel (default: downmix to mono)")
     p.add_argument("--format", choices=("wav", "flac"), default="wav", help="output format (default wav)")
     p.add_argument("--bits", choices=("16", "24", "float"), default=None,
                    help="sample format (default: float for wav, 24 for flac)")
-    p.add_argument("--device", default=None, metavar="D", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    add_device_option(p)
     p.add_argument("--checkpoint", default=None, metavar="G_PTH", help="use this G_*.pth instead of the newest")
     p.add_argument("--encoder-weights", default=None, metavar="FILE", help="content encoder weights file")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing outputs (never the input)")
@@ -60,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def collect_inputs(items: list[str]) -> tuple[list[tuple[Path, Path | None]], list[tuple[Path, str]]]:
     """Expand INPUTs -> ([(file, folder it came from or None)], [(path, error)])."""
-    from svc_core.audio.io import is_audio_path
+    from svc_core.audio.read import is_audio_path
 
     files: list[tuple[Path, Path | None]] = []
     errors: list[tuple[Path, str]] = []
@@ -106,37 +111,11 @@ def _parse_speaker(text: str | None) -> int | str | dict[str, float] | None:
     return text
 
 
-class _Bar:
-    """A one-line text progress bar on a stream."""
-
-    def __init__(self, stream: TextIO, label: str, enabled: bool) -> None:
-        self.stream, self.label, self.enabled = stream, label, enabled
-        self._last = -1
-
-    def __call__(self, p: object) -> None:
-        if not self.enabled:
-            return
-        frac = float(getattr(p, "fraction", 0.0))
-        pct = int(frac * 100)
-        if pct == self._last:
-            return
-        self._last = pct
-        n = int(frac * 30)
-        self.stream.write(f"\r  [{'#' * n}{'.' * (30 - n)}] {pct:3d}% {getattr(p, 'stage', ''):<10} {self.label}")
-        self.stream.flush()
-
-    def end(self) -> None:
-        if self.enabled and self._last >= 0:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """The handler: returns the exit code (0 ok, 1 a file failed, 2 usage); writes to stdout/stderr by default."""
     out = out or sys.stdout
     err = err or sys.stderr
-    from svc_core.audio.slicer import SliceSettings
-    from svc_core.convert import ConvertSettings, load_converter
+    from svc_core.convert import load_converter
     from svc_core.errors import SvcError
 
     for name, val in (("--retrieval-ratio", args.retrieval_ratio), ("--match-loudness", args.match_loudness)):
@@ -191,7 +170,7 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
         err.write(f"FAILED {path}: {why}\n")
     for i, (src, root) in enumerate(files, 1):
         dst = output_path_for(src, root, out_arg, voice_name, args.format, single)
-        bar = _Bar(err, f"{i}/{len(files)} {src.name}", not args.quiet)
+        bar = ProgressBar(err, f"{i}/{len(files)} {src.name}", not args.quiet)
         try:
             if dst.parent != src.parent:
                 dst.parent.mkdir(parents=True, exist_ok=True)

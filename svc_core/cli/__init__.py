@@ -1,5 +1,6 @@
-"""Command line: ``svc-studio <subcommand>``. Subcommands import their work lazily (``--help`` loads no
-torch). Only this module exits the process; the library raises."""
+"""Command line: ``svc-studio <subcommand>``. One module per subcommand (``svc_core.cli.<name>``, each exposing
+``add_parser(sub)`` and importing its work lazily, so ``--help`` loads no torch); shared options and the progress
+bar live in :mod:`svc_core.cli._args`. Only this module exits the process; the library raises."""
 
 from __future__ import annotations
 
@@ -9,32 +10,17 @@ from collections.abc import Callable, Sequence
 
 from svc_core import __version__
 
-Handler = Callable[[argparse.Namespace], int]
+__all__ = ["SUBCOMMAND_MODULES", "build_parser", "main"]
 
-
-def _cmd_doctor(args: argparse.Namespace) -> int:
-    from svc_core.doctor import run_doctor
-
-    return run_doctor(weights_dir=args.weights_dir, out=sys.stdout)
-
-
-def _add_doctor(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="print versions, the compute device and which weights are found")
-    p.set_defaults(func=_cmd_doctor)
-
-
-# Further subcommands live in their own modules ``svc_core.cli_<name>``; each exposes
-# ``add_parser(sub)`` and must not import torch at module level (``--help`` stays light).
-SUBCOMMAND_MODULES: tuple[str, ...] = ("convert", "pitch")
+#: Subcommand modules under svc_core.cli, in --help order; each exposes ``add_parser(sub)`` and imports no torch
+#: at module level.
+SUBCOMMAND_MODULES: tuple[str, ...] = ("doctor", "convert", "pitch")
 
 
 def _subcommand_adders() -> list[Callable[[argparse._SubParsersAction], None]]:
     import importlib
 
-    adders: list[Callable[[argparse._SubParsersAction], None]] = [_add_doctor]
-    for name in SUBCOMMAND_MODULES:
-        adders.append(importlib.import_module(f"svc_core.cli_{name}").add_parser)
-    return adders
+    return [importlib.import_module(f"svc_core.cli.{name}").add_parser for name in SUBCOMMAND_MODULES]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,8 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from svc_core.errors import SvcError
-    from vencoder.safe_load import CheckpointError
+    from svc_core.errors import CheckpointError, SvcError
 
     try:
         return int(args.func(args) or 0)
