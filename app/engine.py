@@ -1,7 +1,9 @@
 """The engine thread: one QThread owns the loaded models and the torch device and runs jobs from a queue.
 
 A job is a callable taking a :class:`JobContext`; it reports progress and log lines through the context, checks
-its :class:`~svc_core.jobs.CancelToken`, and returns a result. Jobs are generic (convert, analyse, live, train
+its :class:`~svc_core.jobs.CancelToken`, and returns a result. It may also return a generator (an svc_core job,
+e.g. ``Converter.convert_file_job``): each Progress it yields becomes a progress signal, a cancel closes it at its
+next step, and its return value is the result. Jobs are generic (convert, analyse, live, train
 all use them). Everything a job reports reaches the GUI thread as a queued signal of :class:`Engine`. Objects a
 job wants kept between jobs (a loaded voice, encoder, extractor) live in ``ctx.resources``, which only the
 engine thread touches, so a CUDA context lives on that thread only.
@@ -13,14 +15,14 @@ import itertools
 import logging
 import queue
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from svc_core.errors import Cancelled, SvcError
-from svc_core.jobs import CancelToken, Progress
+from svc_core.jobs import CancelToken, Progress, drive
 
 __all__ = ["Engine", "Job", "JobContext"]
 
@@ -93,8 +95,11 @@ class _EngineThread(QThread):
             return
         self.current = job
         self.started_job.emit(job.id, job.name)
+        ctx = JobContext(job, self)
         try:
-            result = job.run(JobContext(job, self))
+            result = job.run(ctx)
+            if isinstance(result, Generator):
+                result = drive(result, job.cancel, ctx.progress)
         except Cancelled:
             self.cancelled.emit(job.id)
         except SvcError as e:

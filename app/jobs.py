@@ -1,5 +1,5 @@
 """Job functions the pages queue on the engine thread. Each is a thin call into svc_core; the loaded voice,
-encoder and extractor stay in one :class:`~svc_core.convert_session.ConvertSession` in the engine's resources."""
+encoder and extractor stay in one :class:`~svc_core.convert.session.ConvertSession` in the engine's resources."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ class Preview:
 
 def session(ctx: JobContext, weights_dir: str | None) -> Any:
     """The engine thread's ConvertSession (created on first use; its weights folder follows the settings)."""
-    from svc_core.convert_session import ConvertSession
+    from svc_core.convert.session import ConvertSession
 
     s = ctx.resources.get("convert")
     if s is None:
@@ -140,7 +140,7 @@ def preview_job(voice: Path, settings: ConvertSettings, result: ConvertResult, w
 
     def run(ctx: JobContext) -> Preview:
         from svc_core.audio import read_audio
-        from svc_core.convert_session import analyse_pitch
+        from svc_core.convert.source_pitch import analyse_pitch
 
         ctx.progress(0.0, "reading audio")
         a = read_audio(result.input_path)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,18 +87,15 @@ class F0Curve:
     def on_grid(self, times: np.ndarray) -> F0Curve:
         """This curve read at ``times`` the way the converter reads an ``--f0-curve`` file: voiced from the nearest
         row (and only within 50 ms of the curve's ends), F0 linear between voiced rows."""
+        from svc_core.convert.f0_curve import curve_on_grid
+
         t = np.asarray(times, np.float64)
-        src, f = self.times, self.f0
-        if src.shape == t.shape and np.allclose(src, t, rtol=0.0, atol=1e-5):
-            return F0Curve(t, f)  # the same grid (as written to a file): values as they are
-        if src.size == 0 or not (f > 0).any():
+        if self.times.shape == t.shape and np.allclose(self.times, t, rtol=0.0, atol=1e-5):
+            return F0Curve(t, self.f0)  # the same grid (as written to a file): values as they are
+        if self.times.size == 0:
             return F0Curve(t, np.zeros(t.shape))
-        idx = np.clip(np.searchsorted(src, t), 1, max(1, src.size - 1))
-        left, right = np.clip(idx - 1, 0, src.size - 1), np.clip(idx, 0, src.size - 1)
-        nearest = np.where(np.abs(src[left] - t) <= np.abs(src[right] - t), left, right)
-        voiced = (f[nearest] > 0) & (t <= src[-1] + 0.05) & (t >= src[0] - 0.05)
-        vi = np.flatnonzero(f > 0)
-        return F0Curve(t, np.where(voiced, np.interp(t, src[vi], f[vi]), 0.0))
+        f0, _voiced = curve_on_grid(self.times, self.f0, t)
+        return F0Curve(t, np.asarray(f0, np.float64))
 
 
 def _voiced_in(curve: F0Curve, t0: float, t1: float) -> np.ndarray:
@@ -208,16 +204,13 @@ class EditHistory:
 def save_f0_curve(path: str | os.PathLike[str], curve: F0Curve) -> Path:
     """Write the curve atomically as the TSV ``--f0-curve`` reads: a ``time_s<TAB>f0_hz`` header, then one row
     per frame (6 decimals for time, 4 for Hz; 0 = unvoiced)."""
+    from svc_core.atomic import write_text_atomic
+
     p = Path(path)
-    if p.parent and not p.parent.is_dir():
+    if not p.parent.is_dir():
         raise SvcError(f"{p}: the folder {p.parent} does not exist")
     rows = "".join(f"{t:.6f}\t{f:.4f}\n" for t, f in zip(curve.times.tolist(), curve.f0.tolist(), strict=True))
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("time_s\tf0_hz\n" + rows)
-        os.replace(tmp, p)
+        return write_text_atomic(p, "time_s\tf0_hz\n" + rows)
     except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
         raise SvcError(f"{p}: cannot write the F0 curve ({e.strerror or e})") from e
-    return p

@@ -46,12 +46,11 @@ def find_voice_folders(root: str | os.PathLike[str]) -> list[Path]:
 
 def summarize_voice(path: str | os.PathLike[str], *, weights_dir: str | os.PathLike[str] | None = None) -> VoiceSummary:
     """Load the voice on the CPU and describe it; a voice that fails to load gives a summary with ``error``."""
-    from svc_core.errors import SvcError, WeightsNotFoundError
+    from svc_core.errors import CheckpointError, SvcError, WeightsNotFoundError
     from svc_core.retrieval import find_index
     from svc_core.voices import load_voice
     from svc_core.weights import find_weights
     from vencoder.registry import UnsupportedEncoderError, weights_key_for
-    from vencoder.safe_load import CheckpointError
 
     p = Path(path)
     folder = p if p.is_dir() else p.parent
