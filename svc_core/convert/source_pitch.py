@@ -46,6 +46,8 @@ def analyse_pitch(path: str | os.PathLike[str], converter: Converter, *, chunk_s
         f0[a:b], voiced[a:b] = fc[a - a0:b - a0], vc[a - a0:b - a0]
         if progress is not None:
             progress(b / n_frames)
+    voiced &= np.isfinite(f0) & (f0 > 0)  # an extractor's stray value is no pitch
+    f0 = np.where(voiced, f0, 0.0).astype(np.float32)
     if s.f0_postprocess:
         f0 = postprocess(f0, voiced)
     times = (np.arange(n_frames) * hop + hop / 2.0) / sr
