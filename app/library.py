@@ -54,8 +54,13 @@ class VoiceLibrary(QObject):
             ctx.progress(1.0, "voices read")
             return out
 
-        self.scanning.emit(True)
         self._job_id = self.engine.run("read voices", scan).id
+        self.scanning.emit(True)
+        return self._job_id
+
+    @property
+    def job_id(self) -> int:
+        """Id of the latest scan job."""
         return self._job_id
 
     def add_path(self, path: str | Path) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.pages import AppContext
+from app.widgets.progress import JobProgress
 from svc_core.voices.summary import VoiceSummary
 
 KEY = "voices"
@@ -75,8 +76,12 @@ class VoicesPage(QWidget):
         b_refresh = QPushButton("Rescan")
         b_folder.setToolTip("Choose the folder whose sub-folders are voices")
         b_add.setToolTip("Add one voice folder by path (or drop voice folders here)")
+        self.progress = JobProgress(ctx.engine)
+        self.progress.setMaximumWidth(420)
+        self.progress.hide()
         top = QHBoxLayout()
         top.addWidget(self.folder_label, 1)
+        top.addWidget(self.progress)
         for b in (b_folder, b_add, b_refresh):
             top.addWidget(b)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -114,7 +119,9 @@ class VoicesPage(QWidget):
             self.tree.setCurrentItem(self.tree.topLevelItem(0))
 
     def _scanning(self, on: bool) -> None:
+        self.progress.setVisible(on)
         if on:
+            self.progress.track(self.ctx.library.job_id, "reading voices")
             self.details.setPlainText("Reading voices...")
 
     def _show_details(self, item: QTreeWidgetItem | None, _prev: object = None) -> None:
