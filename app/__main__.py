@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def screenshot(window, out_dir: Path, wait_ms: int = 4000) -> list[Path]:
+def screenshot(window, out_dir: Path, wait_ms: int = 30000) -> list[Path]:
     """Let the start-up jobs finish (at most ``wait_ms``), then grab every page to ``out_dir``/<key>.png."""
     from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QThread
 
