@@ -44,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication, QEvent
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
@@ -63,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for p in screenshot(win, Path(args.screenshot)):
             sys.stdout.write(f"{p}\n")
         win.close()
+        win.deleteLater()  # delete the window while the QApplication lives (not in interpreter shutdown)
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         return 0
     win.show()
     return int(app.exec())

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -71,6 +72,7 @@ class VoicesPage(QWidget):
         self.folder_label = QLabel()
         self.folder_label.setObjectName("hint")
         self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         b_folder = QPushButton("Voices folder...")
         b_add = QPushButton("Add voice...")
         b_refresh = QPushButton("Rescan")

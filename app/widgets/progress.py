@@ -19,7 +19,7 @@ class JobProgress(QWidget):
         self.bar = QProgressBar(minimum=0, maximum=1000, value=0)
         self.bar.setFormat("%p %")
         self.stage = QLabel("Ready")
-        self.stage.setMinimumWidth(220)
+        self.stage.setMinimumWidth(160)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running job (Esc); nothing is written")
         self.cancel_button.setEnabled(False)

@@ -7,12 +7,24 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import gc  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 from app_helpers import CLIP, TINY, make_f0_following  # noqa: E402,F401
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_garbage(qapp):
+    """Free each test's widgets (signal-lambda cycles) while the QApplication lives, never in interpreter
+    shutdown, where PySide6 can crash collecting them."""
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +73,8 @@ def window(qtbot, app_settings):
     win.show()
     qtbot.waitUntil(lambda: len(win.library.voices) == 3 and not win.engine.busy, timeout=60000)
     yield win
-    win.engine.shutdown(10000)
+    win.close()  # closeEvent stops the engine thread
+    win.deleteLater()
 
 
 @pytest.fixture

@@ -61,3 +61,4 @@ def test_engine_drives_generator_jobs(qtbot) -> None:
         assert b.args[1] == "result" and fractions == [0.0, 0.25, 0.5, 0.75]
     finally:
         e.shutdown()
+        e.deleteLater()
