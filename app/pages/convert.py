@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -25,6 +25,7 @@ from app.pages.convert_results import ResultsView
 from app.widgets.file_list import FileList
 from app.widgets.progress import JobProgress
 from svc_core.audio import AUDIO_EXTENSIONS
+from svc_core.convert import ConvertResult
 from svc_core.errors import SvcError
 
 KEY = "convert"
@@ -190,14 +191,14 @@ class ConvertPage(QWidget):
             self.ctx.show_error("Some files failed", f"{result.failed} of {len(self._items)} file(s) failed.", msgs)
         self._preview(self._pick_result(result), with_pitch=not self._rerender)
 
-    def _pick_result(self, batch: BatchResult):
+    def _pick_result(self, batch: BatchResult) -> ConvertResult | None:
         row = self.files.currentRow()
         for i, r in enumerate(batch.results):
             if r is not None and self._row_of(i) == row:
                 return r
         return next((r for r in batch.results if r is not None), None)
 
-    def _preview(self, result, with_pitch: bool = True) -> None:
+    def _preview(self, result: ConvertResult | None, with_pitch: bool = True) -> None:
         if result is None or self._request is None:
             return
         req = self._request
@@ -266,11 +267,11 @@ class ConvertPage(QWidget):
             except (SvcError, ValueError) as e:
                 self.ctx.show_error("Import failed", str(e), "")
 
-    def dragEnterEvent(self, e) -> None:  # noqa: N802 - Qt API
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
         if e.mimeData().hasUrls():
             e.acceptProposedAction()
 
-    def dropEvent(self, e) -> None:  # noqa: N802 - Qt API
+    def dropEvent(self, e: QDropEvent) -> None:  # noqa: N802 - Qt API
         self.files.add_paths([Path(u.toLocalFile()) for u in e.mimeData().urls() if u.isLocalFile()])
         e.acceptProposedAction()
 

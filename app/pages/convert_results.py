@@ -3,6 +3,8 @@ axis, with play / stop / A-B (input or output) and "open the output folder"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
@@ -20,7 +22,7 @@ __all__ = ["ResultsView"]
 class ResultsView(QWidget):
     """Plots and transport for one converted file."""
 
-    def __init__(self, show_error, parent: QWidget | None = None) -> None:
+    def __init__(self, show_error: Callable[[str, str, str], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._show_error = show_error
         self.preview: Preview | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem
+from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
 from svc_core.audio import is_audio_path
 
@@ -29,7 +29,7 @@ class FileList(QListWidget):
 
     files_changed = Signal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -86,7 +86,7 @@ class FileList(QListWidget):
         else:
             super().dragEnterEvent(e)
 
-    def dragMoveEvent(self, e) -> None:  # noqa: N802 - Qt API
+    def dragMoveEvent(self, e: QDragMoveEvent) -> None:  # noqa: N802 - Qt API
         if e.mimeData().hasUrls():
             e.acceptProposedAction()
         else:

@@ -4,6 +4,7 @@ as the TSV ``svc-studio convert --f0-curve`` reads. The edits themselves are :mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +31,13 @@ __all__ = ["NoteAxis", "PitchEditor", "PitchPlot"]
 class NoteAxis(pg.AxisItem):
     """Left axis in MIDI numbers drawn as note names (C4, D#4 ...)."""
 
-    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802, N803 - pyqtgraph API
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803 - pyqtgraph API
         span = maxVal - minVal
         major = 12 if span > 30 else (2 if span > 12 else 1)
         first = int(np.ceil(minVal / major) * major)
         return [(major, list(range(first, int(maxVal) + 1, major)))]
 
-    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802 - pyqtgraph API
         return [pe.note_name(v) for v in values]
 
 
@@ -47,7 +48,7 @@ def _nan_unvoiced(curve: pe.F0Curve) -> np.ndarray:
 class PitchPlot(ThemedPlot):
     """The piano roll: semitone rows (black keys shaded), source and target curves, a selection region."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.source_item = pg.PlotDataItem(connect="finite")
         self.target_item = pg.PlotDataItem(connect="finite")
         self.region = pg.LinearRegionItem(values=(0.0, 0.0), movable=True)
@@ -190,7 +191,7 @@ class PitchEditor(QWidget):
 
     # -- edits --
 
-    def apply(self, op, *args) -> None:
+    def apply(self, op: Callable[..., pe.F0Curve], *args: float) -> None:
         """Apply ``op(curve, t0, t1, *args)`` to the selection and record it."""
         if self.history is None:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
 
 from app.theme import plot_colors
 
@@ -12,7 +13,8 @@ __all__ = ["ThemedPlot"]
 class ThemedPlot(pg.PlotWidget):
     """PlotWidget with theme colours, no context menu and a fixed y range unless told otherwise."""
 
-    def __init__(self, parent=None, *, axis_items: dict | None = None, y_label: str = "", x_label: str = "") -> None:
+    def __init__(self, parent: QWidget | None = None, *, axis_items: dict | None = None, y_label: str = "",
+                 x_label: str = "") -> None:
         super().__init__(parent, axisItems=axis_items)
         self.setMenuEnabled(False)
         self.hideButtons()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
 
 from app.widgets.plot_base import ThemedPlot
 from svc_core.audio.preview import Spectrogram
@@ -13,7 +14,7 @@ __all__ = ["SpectrogramView"]
 class SpectrogramView(ThemedPlot):
     """dB image, time (s) across, frequency (Hz) up."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         self._image = pg.ImageItem(axisOrder="row-major")
         super().__init__(parent, y_label="Hz")
         self._image.setColorMap(pg.colormap.get("inferno"))

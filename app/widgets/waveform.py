@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
 
 from app.widgets.plot_base import ThemedPlot
 from svc_core.audio.preview import peak_envelope
@@ -15,7 +16,7 @@ __all__ = ["WaveformView"]
 class WaveformView(ThemedPlot):
     """One channel of audio against time (s)."""
 
-    def __init__(self, title: str, color_key: str = "input", parent=None) -> None:
+    def __init__(self, title: str, color_key: str = "input", parent: QWidget | None = None) -> None:
         self._color_key = color_key
         self._curve = pg.PlotDataItem()
         self._cursor = pg.InfiniteLine(pos=0.0, angle=90, movable=False)
