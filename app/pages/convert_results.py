@@ -31,8 +31,8 @@ class ResultsView(QWidget):
         self.wave_out = WaveformView("output", "output")
         self.spec = SpectrogramView()
         self.pitch = PitchEditor()
-        for w in (self.wave_out, self.spec, self.pitch.plot):
-            w.setXLink(self.wave_in)
+        for w in (self.wave_out, self.spec):  # one time axis per tab (pyqtgraph links views in screen geometry,
+            w.setXLink(self.wave_in)  # so views in a hidden tab would get a skewed range)
         waves = QSplitter(Qt.Orientation.Vertical)
         waves.addWidget(self.wave_in)
         waves.addWidget(self.wave_out)
