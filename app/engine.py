@@ -28,6 +28,7 @@ __all__ = ["Engine", "Job", "JobContext"]
 
 _ids = itertools.count(1)
 _STOP = object()
+_ORPHANS: list[QThread] = []  # engine threads still finishing a step when their Engine shut down
 
 
 @dataclass
@@ -198,9 +199,11 @@ class Engine(QObject):
         """Cancel everything, stop the thread and wait up to ``timeout_ms``; True when it stopped."""
         self.cancel()
         self._thread.jobs.put(_STOP)
-        ok = self._thread.wait(timeout_ms)
+        ok = bool(self._thread.wait(timeout_ms))
         logging.getLogger("svc_core").removeHandler(self._log_bridge)
-        return bool(ok)
+        if not ok:  # a step that cannot be interrupted (e.g. a model load): never destroy a running QThread
+            _ORPHANS.append(self._thread)
+        return ok
 
     # -- thread -> GUI --
 
