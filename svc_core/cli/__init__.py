@@ -14,7 +14,7 @@ __all__ = ["SUBCOMMAND_MODULES", "build_parser", "main"]
 
 #: Subcommand modules under svc_core.cli, in --help order; each exposes ``add_parser(sub)`` and imports no torch
 #: at module level.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("doctor", "convert", "pitch", "live", "train")
+SUBCOMMAND_MODULES: tuple[str, ...] = ("doctor", "convert", "pitch", "live", "train", "gui")
 
 
 def _subcommand_adders() -> list[Callable[[argparse._SubParsersAction], None]]:

@@ -1,0 +1,1 @@
+"""Reusable widgets: plots (pyqtgraph), progress, file lists, dialogs."""
