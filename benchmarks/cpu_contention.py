@@ -198,6 +198,7 @@ def main() -> None:
         for r in range(args.rounds):
             for scenario, policy in combos if r % 2 == 0 else combos[::-1]:
                 trials.append({"round": r, **_trial(policy, scenario, args, root)})
+                print(json.dumps(trials[-1]), file=sys.stderr, flush=True)  # progress: one line per trial
     from svc_core.threads import available_cpus
 
     print(json.dumps({
