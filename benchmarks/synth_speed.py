@@ -34,6 +34,8 @@ import time
 from typing import Any
 
 import torch
+from _flops import counted_flops, nsf_decoder_flops
+from _machine import fp32_peak, sgemm_gflops
 from _timing import interleaved_times
 
 SR = 44100
@@ -115,6 +117,24 @@ def _stages(net: Any, x: dict[str, torch.Tensor]) -> dict[str, float]:
     return {"prior_enc_p_s": t1 - t0, "flow_s": t2 - t1, "decoder_s": t3 - t2}
 
 
+def _flops_entry(net: Any, x: dict[str, torch.Tensor], call_s: float, repeats: int) -> dict[str, Any]:
+    """FLOPs of one ``infer`` (counted from the matmul/conv shapes torch runs), the decoder's from its layer shapes,
+    and the FLOP/s reached: whole call at ``call_s``, decoder alone at the median of ``repeats`` stage passes."""
+    total, per_module = counted_flops(lambda: _infer("ours", net, x), depth=1)
+    dec_counted = per_module.get(type(net.dec).__name__, float("nan"))
+    dec_shapes = nsf_decoder_flops(net.dec, x["c"].shape[2])
+    dec_s = statistics.median(_stages(net, x)["decoder_s"] for _ in range(repeats))
+    return {
+        "gflop_per_call_counted": round(total / 1e9, 2),
+        "gflop_by_module_counted": {k: round(v / 1e9, 3) for k, v in per_module.items() if k != "Global"},
+        "decoder_gflop_from_layer_shapes": {k: round(v / 1e9, 3) for k, v in dec_shapes.items()},
+        "decoder_window_overhead": round(dec_counted / dec_shapes["total"] - 1, 4),
+        "call_gflops_achieved": round(total / call_s / 1e9, 1),
+        "decoder_median_s": round(dec_s, 3),
+        "decoder_gflops_achieved": round(dec_counted / dec_s / 1e9, 1),
+    }
+
+
 def _memory_worker(mode: str, seconds: float, threads: int, small: bool) -> None:
     """Peak resident memory of one inference of ``mode`` (fresh process, so peaks do not mix)."""
     torch.set_num_threads(threads)
@@ -178,6 +198,8 @@ def main() -> None:
     warm = _inputs(1.0, nets["ours"].ssl_dim)
     for mode, net in nets.items():
         _infer(mode, net, warm)
+    peak = fp32_peak(args.threads)
+    peak["sgemm_gflops_measured"] = round(sgemm_gflops(), 1)
     results: dict[str, Any] = {}
     for seconds in args.seconds:
         x = _inputs(seconds, nets["ours"].ssl_dim)
@@ -192,6 +214,11 @@ def main() -> None:
             entry[key]["time_ratio_ours_over_reference"] = round(
                 statistics.median(times["ours"]) / statistics.median(times["reference"]), 3)
         entry["ours_stages_one_pass"] = {k: round(v, 3) for k, v in _stages(nets["ours"], x).items()}
+        fl = _flops_entry(nets["ours"], x, entry["same_length_repeated"]["ours"]["median_s"], args.repeats)
+        fl["call_fraction_of_peak"] = round(fl["call_gflops_achieved"] / peak["fp32_peak_gflops"], 3)
+        fl["decoder_fraction_of_peak"] = round(fl["decoder_gflops_achieved"] / peak["fp32_peak_gflops"], 3)
+        fl["decoder_fraction_of_sgemm"] = round(fl["decoder_gflops_achieved"] / peak["sgemm_gflops_measured"], 3)
+        entry["flops"] = fl
         if not args.no_memory:
             mem = {mode: _memory(mode, seconds, args) for mode in nets}
             entry["peak_memory"] = mem
@@ -208,6 +235,7 @@ def main() -> None:
         "torch_threads": args.threads,
         "model": "tiny (--small)" if args.small else "so-vits-svc 4.1 default 44.1 kHz, random weights",
         "repeats": args.repeats,
+        "machine_peak": peak,
         "results": results,
         "peers_so_vits_svc_not_same_run": PEERS,
     }, indent=2))

@@ -27,6 +27,8 @@ class Settings:
     weights_dir: str | None = None
     weights: dict[str, str] = field(default_factory=dict)
     device: str = "auto"
+    #: CPU threads for torch: "auto" (the cores not busy elsewhere, see svc_core.threads) or a positive integer.
+    threads: str | int = "auto"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -36,10 +36,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder holding pretrained weights (WavLM-Base+.pt, checkpoint_best_legacy_500.pt, rmvpe.pt, ...)",
     )
+    parser.add_argument(
+        "--threads",
+        metavar="N",
+        default=None,
+        help="CPU threads: auto (the cores other programs leave free) or a number "
+        "(default: $SVC_STUDIO_THREADS, else the threads setting, else auto)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _subcommand_adders():
         add(sub)
     return parser
+
+
+def _configure_threads(cli_value: str | None) -> None:
+    """The CPU thread policy (count and non-spinning wait), set before any subcommand imports torch."""
+    from svc_core.settings import Settings
+    from svc_core.threads import configure_threads, resolve_thread_setting
+
+    configure_threads(resolve_thread_setting(cli_value, Settings.load().threads))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from svc_core.errors import CheckpointError, SvcError
 
     try:
+        _configure_threads(args.threads)
         with exit_on_signals():
             return int(args.func(args) or 0)
     except (SvcError, CheckpointError) as e:
