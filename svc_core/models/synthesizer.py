@@ -50,14 +50,17 @@ class TextEncoder(nn.Module):
         self.enc_ = AttentionEncoder(hidden_channels, filter_channels, n_heads, n_layers, kernel_size, p_dropout)
 
     def forward(
-        self, x: torch.Tensor, x_mask: torch.Tensor, f0: torch.Tensor, noice_scale: float = 1.0
+        self, x: torch.Tensor, x_mask: torch.Tensor, f0: torch.Tensor, noice_scale: float = 1.0,
+        generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x [B, H, T], x_mask [B, 1, T], f0 coarse bins [B, T] -> z, m, logs [B, inter, T], x_mask."""
+        """x [B, H, T], x_mask [B, 1, T], f0 coarse bins [B, T] -> z, m, logs [B, inter, T], x_mask (the noise
+        from ``generator``; None: torch's global RNG)."""
         x = x + self.f0_emb(f0).transpose(1, 2)
         x = self.enc_(x * x_mask, x_mask)
         stats = self.proj(x) * x_mask
         m, logs = torch.split(stats, self.out_channels, dim=1)
-        z = (m + torch.randn_like(m) * torch.exp(logs) * noice_scale) * x_mask
+        eps = torch.randn(m.shape, dtype=m.dtype, device=m.device, generator=generator)
+        z = (m + eps * torch.exp(logs) * noice_scale) * x_mask
         return z, m, logs, x_mask
 
 
@@ -282,15 +285,21 @@ class SynthesizerTrn(nn.Module):
         seed: int = 52468,
         predict_f0: bool = False,
         vol: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
         decode_from: int = 0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """so-vits-svc 4.1 ``infer``: c [B, ssl, T], f0 Hz [B, T], uv [B, T], g speaker (see
-        :meth:`speaker_embedding`), vol [B, T] -> (audio [B, 1, T*hop], f0 used [B, T]). Seeds the global RNG.
+        :meth:`speaker_embedding`), vol [B, T] -> (audio [B, 1, T*hop], f0 used [B, T]).
+
+        Random draws come from ``generator``, by default a fresh one on c's device seeded with ``seed``: the same
+        draws in the same order as so-vits-svc after ``torch.manual_seed(seed)``, without touching torch's global
+        RNG (a live thread and a training thread do not disturb each other).
 
         ``decode_from`` > 0 (live use, like RVC's ``skip_head``): the waveform decoder runs only on the frames from
         there on (plus its receptive field before them, cut again), returning audio [B, 1, (T - decode_from)*hop];
         the content encoder and flow still see every frame."""
-        torch.manual_seed(seed)
+        if generator is None:
+            generator = torch.Generator(device=c.device).manual_seed(int(seed))
         g = self.speaker_embedding(g, batch=c.size(0))
         x_mask = torch.ones(c.size(0), 1, c.size(2), dtype=c.dtype, device=c.device)
         x = self.content_prenet(c, uv, x_mask, vol)
@@ -298,13 +307,13 @@ class SynthesizerTrn(nn.Module):
             norm_lf0 = self.norm_lf0(f0, uv, x_mask, random_scale=False)
             pred_lf0 = self.f0_decoder(x, norm_lf0, x_mask, spk_emb=g).to(f0)
             f0 = lf0_to_hz(pred_lf0).squeeze(1)
-        z_p, _, _, c_mask = self.enc_p(x, x_mask, f0=f0_to_coarse(f0), noice_scale=noice_scale)
+        z_p, _, _, c_mask = self.enc_p(x, x_mask, f0=f0_to_coarse(f0), noice_scale=noice_scale, generator=generator)
         z = self.flow(z_p, c_mask, g=g, reverse=True)
         if decode_from <= 0:
-            return self.dec(z * c_mask, f0, g), f0
+            return self.dec(z * c_mask, f0, g, generator=generator), f0
         reach = getattr(self.dec, "receptive_frames", None)
         lo = max(0, decode_from - reach()) if callable(reach) else 0
-        o = self.dec((z * c_mask)[:, :, lo:], f0[:, lo:], g)
+        o = self.dec((z * c_mask)[:, :, lo:], f0[:, lo:], g, generator=generator)
         hop = o.shape[-1] // (z.shape[2] - lo)
         return o[:, :, (decode_from - lo) * hop:], f0
 

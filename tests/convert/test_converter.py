@@ -340,3 +340,13 @@ def test_bad_files_through_convert_file(tmp_path: Path) -> None:
     assert sr == 16000 and y.shape == (round((44100 * 2 + 17) * 16000 / 44100),) and not y.any()
     assert conv.voice.calls == [] and res.warnings == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lyrics.txt", "o3.wav", "silent.flac", "zero.wav"]
+
+
+def test_converter_takes_its_device_from_the_voice() -> None:
+    import torch
+
+    v = SineVoice()
+    assert make_converter(v).device == torch.device("cpu")  # a voice without a device: the CPU
+    v.device = torch.device("meta")  # type: ignore[attr-defined]
+    conv = make_converter(v)
+    assert conv.device == conv.pipeline.device == torch.device("meta")
