@@ -108,7 +108,7 @@ def machine_gflops() -> float:
     """fp32 matmul throughput of this process right now (2 threads): how much of the machine we get."""
     import torch
 
-    a, b = torch.randn(768, 768), torch.randn(200, 768)
+    a, b = torch.randn(768, 768), torch.randn(200, 768)  # (at the process's torch thread count)
     for _ in range(3):
         b @ a
     t0 = time.perf_counter()
@@ -124,10 +124,11 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=8, help="timed blocks per setting")
     ap.add_argument("--f0", default=None, help="F0 extractor (default: the live default)")
     ap.add_argument("--no-loopback", action="store_true")
+    ap.add_argument("--threads", type=int, default=THREADS, help="torch threads (default 2)")
     args = ap.parse_args()
     import torch
 
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     from convert_bench import make_voice
 
     from svc_core.live.infer import LIVE_DEFAULT_F0
@@ -148,7 +149,7 @@ def main() -> None:
         ok = [r for r in rows if r["context_ms"] == c and r["real_time"]]
         best[str(c)] = min(ok, key=lambda r: r["algorithmic_latency_ms"]) if ok else None
     print(json.dumps({
-        "benchmark": "live", "device": "cpu", "torch_threads": THREADS, "torch": torch.__version__,
+        "benchmark": "live", "device": "cpu", "torch_threads": args.threads, "torch": torch.__version__,
         "machine": f"{platform.machine()} {os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f} at the end "
                    "(shared with other jobs: times are upper bounds)",
         "voice": "so-vits-svc 4.1 default size (random weights), 44.1 kHz hop 512; encoder vec768l12-size random",

@@ -189,7 +189,8 @@ def _live(args: argparse.Namespace, s: Any, out: TextIO) -> int:
         while stream.active and (t_end is None or time.monotonic() < t_end):
             stream.wait(1.0)
             c, t = stream.counters, stream.times.summary(skip_first=2)
-            out.write(f"\r{t.line()} | late {c.late}, dropped {c.dropped}, xruns {c.xruns}   ")
+            out.write(f"\r{t.line()} | late {c.late}, dropped {c.dropped}, xruns {c.xruns}, restarts "
+                      f"{stream.restarts}   ")
             out.flush()
     except KeyboardInterrupt:
         pass
@@ -203,7 +204,8 @@ def _live(args: argparse.Namespace, s: Any, out: TextIO) -> int:
     c, t = stream.counters, stream.times.summary(skip_first=2)
     out.write(f"stopped after {c.blocks} blocks: late {c.late}, dropped {c.dropped}, xruns {c.xruns}\n")
     if args.json:
-        out.write(json.dumps({"latency": lat.to_dict(), "times": t.to_dict(), **c.to_dict()}) + "\n")
+        out.write(json.dumps({"latency": lat.to_dict(), "times": t.to_dict(), **c.to_dict(),
+                              "restarts": stream.restarts}) + "\n")
     return 0
 
 

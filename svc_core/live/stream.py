@@ -145,6 +145,9 @@ class LiveStream:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._streams: list[Any] = []
+        self._died = threading.Event()
+        self.restarts = 0  # streams reopened after PortAudio stopped them by itself
+        self.max_restarts = 3
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -228,10 +231,9 @@ class LiveStream:
         self._on_output(outdata, status)
 
     def _finished(self) -> None:
-        if not self._stopping and self.error is None:
-            self.error = AudioError("the audio stream stopped by itself (device disconnected or server gone)")
-            self._stop.set()
-            self._wake.set()
+        """PortAudio ended a stream: ours (stop) or by itself, which :meth:`check` answers from a waiting thread."""
+        if not self._stopping:
+            self._died.set()
 
     # -- inference thread --
 
@@ -259,18 +261,26 @@ class LiveStream:
     def start(self) -> LiveStream:
         """Open the device(s) (one full-duplex stream where possible, else an input and an output stream) and
         start the inference thread."""
+        self._thread = threading.Thread(target=self._work, name="svc-live-inference", daemon=True)
+        self._thread.start()
+        try:
+            self._open()
+        except AudioError:
+            self.stop()
+            raise
+        return self
+
+    def _open(self) -> None:
         sd = sounddevice()
         i_dev = resolve_device(self.input_device, "input")
         o_dev = resolve_device(self.output_device, "output")
         out_ch = min(2, int(sd.query_devices(o_dev)["max_output_channels"]))
         common = dict(samplerate=self.samplerate, blocksize=self.device_block, dtype="float32",
                       latency=self.latency_hint, finished_callback=self._finished)
-        self._thread = threading.Thread(target=self._work, name="svc-live-inference", daemon=True)
-        self._thread.start()
         try:
             try:
-                s = sd.Stream(device=(i_dev, o_dev), channels=(1, out_ch), callback=self._duplex_cb, **common)
-                self._streams = [s]
+                self._streams = [sd.Stream(device=(i_dev, o_dev), channels=(1, out_ch), callback=self._duplex_cb,
+                                           **common)]
                 self.duplex = True
             except sd.PortAudioError:
                 self.duplex = False
@@ -279,13 +289,42 @@ class LiveStream:
             for s in self._streams:
                 s.start()
         except (sd.PortAudioError, ValueError) as e:
-            self.stop()
+            self._close()
             raise AudioError(f"cannot open the audio device(s) {i_dev} -> {o_dev} at {self.samplerate} Hz, "
                              f"block {self.block}: {e}") from e
         lat = [s.latency for s in self._streams]
         flat = [v for x in lat for v in (x if isinstance(x, (tuple, list)) else (x,))]
         self.reported_latency_ms = 1e3 * float(sum(flat))
-        return self
+
+    def _close(self) -> None:
+        for s in self._streams:
+            try:
+                s.stop()
+                s.close()
+            except Exception:  # noqa: BLE001 - a vanished device may fail to close; nothing left to do
+                pass
+        self._streams = []
+
+    def check(self) -> None:
+        """If PortAudio stopped a stream by itself (a driver or sound-server hiccup), reopen the device, at most
+        ``max_restarts`` times; after that, or when it cannot be reopened (the device is gone), end the session
+        with :attr:`error` set. Called by :meth:`wait` and :meth:`wait_recorded`."""
+        if not self._died.is_set() or self._stopping or self.error is not None:
+            return
+        self._died.clear()
+        self._close()
+        if self.restarts < self.max_restarts:
+            self.restarts += 1
+            try:
+                self._open()
+                return
+            except AudioError as e:
+                reason = str(e)
+        else:
+            reason = f"it stopped {self.restarts + 1} times"
+        self.error = AudioError(f"the audio stream stopped by itself (device disconnected or server gone; {reason})")
+        self._stop.set()
+        self._wake.set()
 
     @property
     def active(self) -> bool:
@@ -297,21 +336,18 @@ class LiveStream:
         self._stopping = True
         self._stop.set()
         self._wake.set()
-        for s in self._streams:
-            try:
-                s.stop()
-                s.close()
-            except Exception:  # noqa: BLE001 - a vanished device may fail to close; nothing left to do
-                pass
-        self._streams = []
+        self._close()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             self._thread = None
         self.counters.dropped = self._in_ring.dropped
 
     def wait(self, seconds: float) -> None:
-        """Sleep up to ``seconds`` or until the session ends."""
-        self._stop.wait(seconds)
+        """Sleep up to ``seconds`` or until the session ends (restarting a stream that stopped by itself)."""
+        t_end = time.monotonic() + seconds
+        while not self._stop.is_set() and (left := t_end - time.monotonic()) > 0:
+            self._stop.wait(min(left, 0.05))
+            self.check()
 
     def wait_recorded(self, timeout: float) -> bool:
         """Wait until the recording buffers are full (or ``timeout`` s, or the session ends) -> full."""
@@ -321,6 +357,7 @@ class LiveStream:
             if self._rec_in_pos >= full and self._rec_out_pos >= full:
                 return True
             self._stop.wait(0.02)
+            self.check()
         return self._rec_in_pos >= full and self._rec_out_pos >= full
 
     def __enter__(self) -> LiveStream:

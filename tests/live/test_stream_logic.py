@@ -53,10 +53,14 @@ def test_late_blocks_are_filled_with_the_dry_input_and_counted() -> None:
 def test_a_stream_that_stops_by_itself_ends_the_session_with_a_message() -> None:
     st = LiveStream(Doubler(), 44100)
     st._streams = [object()]  # as if started
+    st.max_restarts = 0  # (with restarts left, check() reopens the device; the device tests cover that)
     assert st.active
     st._finished()
+    assert st.active  # noticed by the next check, not in PortAudio's thread
+    st.wait(0.1)
     assert not st.active and isinstance(st.error, AudioError) and "device disconnected" in str(st.error)
     st2 = LiveStream(Doubler(), 44100)
     st2._stopping = True  # a stop we asked for is not an error
     st2._finished()
+    st2.check()
     assert st2.error is None
