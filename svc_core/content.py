@@ -29,12 +29,14 @@ def load_content_encoder(
     weights_dir: str | os.PathLike[str] | None = None,
     device: str | torch.device | None = None,
     settings: Settings | None = None,
+    dtype: torch.dtype | None = None,
 ):  # -> vencoder.base.ContentEncoder (imported lazily)
     """Build the content encoder named ``speech_encoder`` (e.g. ``vec768l12``, ``wavlmbase+``).
 
     Weights come from ``explicit``, the settings, ``weights_dir``/$SVC_STUDIO_WEIGHTS, ``voice_dir``'s
     ``pretrain/`` or the Hugging Face cache (never downloaded). Raises SvcError for unknown/unsupported names,
-    WeightsNotFoundError (listing every place looked) when absent, CheckpointError for unusable files.
+    WeightsNotFoundError (listing every place looked) when absent, CheckpointError for unusable files. ``dtype``
+    (e.g. ``torch.float16`` on a GPU) casts the weights; None keeps float32.
     """
     from vencoder.registry import UnsupportedEncoderError, load_encoder, weights_key_for
 
@@ -47,7 +49,7 @@ def load_content_encoder(
         raise SvcError(str(e)) from None
     path = find_weights(key, explicit=explicit, voice_dir=voice_dir, weights_dir=weights_dir, settings=settings)
     dev = device if isinstance(device, torch.device) else pick_device(device)
-    return load_encoder(name, path, dev)
+    return load_encoder(name, path, dev, dtype)
 
 
 def encode_content(encoder, wav_16k: torch.Tensor) -> torch.Tensor:

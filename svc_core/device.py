@@ -1,6 +1,9 @@
-"""Choice of compute device: cuda, else mps, else cpu; overridable everywhere."""
+"""Choice of compute device: cuda, else mps, else cpu; overridable everywhere ($SVC_STUDIO_DEVICE names what
+"auto" means, e.g. ``cpu`` to keep a GPU machine's runs on the CPU; the test suite sets it)."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -10,6 +13,9 @@ from svc_core.errors import SvcError
 def pick_device(preference: str | None = None) -> torch.device:
     """Return the device named by ``preference`` ("auto"/None picks cuda > mps > cpu)."""
     pref = (preference or "auto").strip().lower()
+    if pref == "auto" and os.environ.get("SVC_STUDIO_DEVICE", "").strip():
+        preference = os.environ["SVC_STUDIO_DEVICE"].strip()
+        pref = preference.lower()
     if pref == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

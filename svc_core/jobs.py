@@ -1,10 +1,18 @@
-"""Progress reports, cancellation and the job runner shared by long jobs (CLI progress bar and GUI draw one
-stream): a job is a generator yielding :class:`Progress`; :func:`drive` runs one."""
+"""Progress reports, cancellation, the job runner and the warning channel shared by long jobs (the CLI and the
+GUI draw one stream): a job is a generator yielding :class:`Progress`; :func:`drive` runs one.
+
+Warnings (something the user should know that does not stop the job: a clipped input, an ignored metadata file)
+go through one channel: :func:`warn` issues a :class:`SvcWarning` with Python's ``warnings`` module. The CLI
+prints them (:func:`capture_warnings`); the GUI installs a ``warnings.showwarning`` hook that turns SvcWarning into
+a signal (a hook, not ``capture_warnings``, which swaps process-wide state and so suits single-threaded callers).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Generator
+import warnings
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -21,6 +29,32 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 T = TypeVar("T")
+
+
+class SvcWarning(UserWarning):
+    """A user-facing warning from the engine (the message names the file and what happened)."""
+
+
+def warn(message: str) -> None:
+    """Issue ``message`` as an :class:`SvcWarning` (the one warning channel of the engine)."""
+    warnings.warn(SvcWarning(message), stacklevel=2)
+
+
+@contextlib.contextmanager
+def capture_warnings(sink: Callable[[str], None]) -> Iterator[None]:
+    """Every SvcWarning issued in the block goes to ``sink`` (each one, repeats too) when the block ends; other
+    warnings are shown as usual. Not thread-safe (``warnings.catch_warnings`` is process-wide)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SvcWarning)
+        try:
+            yield
+        finally:
+            records = list(caught)
+    for w in records:
+        if issubclass(w.category, SvcWarning):
+            sink(str(w.message))
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 class CancelToken:

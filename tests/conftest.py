@@ -1,23 +1,13 @@
-"""Shared test fixtures: paths to ../shared fixtures and corpus, isolated user settings."""
+"""Fixtures shared by every test: paths to ../shared fixtures and corpus, isolated user settings, and the CPU as
+the device unless a test is marked ``cuda``. Helpers (not fixtures) live in tests/support.py."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SVC_STUDIO_SHARED", ROOT.parent / "shared"))
-FIXTURES = SHARED / "fixtures"
-CORPUS = SHARED / "corpus"
-SOVITS41_VARIANTS = (  # the voices in ../shared/fixtures/sovits41
-    "tiny_44k_vec768",
-    "tiny_44k_wavlm_vol_snake",
-    "tiny_44k_vec256_flowshare",
-    "tiny_44k_transformer_flow",
-    "tiny_e2e_wavlm64",
-)
+from tests.support import CORPUS, FIXTURES
 
 
 @pytest.fixture(autouse=True)
@@ -30,9 +20,23 @@ def _isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True)
+def _cpu_unless_marked_cuda(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"auto" means the CPU in tests (same results on every machine); ``@pytest.mark.cuda`` tests get the GPU and
+    are skipped where there is none."""
+    if request.node.get_closest_marker("cuda") is None:
+        monkeypatch.setenv("SVC_STUDIO_DEVICE", "cpu")
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    monkeypatch.delenv("SVC_STUDIO_DEVICE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    """../shared/fixtures (skip if the shared folder is not beside the checkout)."""
+    """../shared/fixtures (fail if the shared folder is not beside the checkout)."""
     if not FIXTURES.is_dir():
         pytest.fail(f"shared fixtures not found at {FIXTURES}; set SVC_STUDIO_SHARED")
     return FIXTURES

@@ -21,8 +21,11 @@ class Vocoder(nn.Module):
     hop_length: int
     sampling_rate: int
 
-    def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        """x [B, C, T], f0 [B, T] in Hz (0 = unvoiced), g [B, G, 1] or None -> waveform [B, 1, T_wav] in [-1, 1]."""
+    def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """x [B, C, T], f0 [B, T] in Hz (0 = unvoiced), g [B, G, 1] or None -> waveform [B, 1, T_wav] in [-1, 1].
+
+        Random draws (the excitation's phases and noise) come from ``generator`` (None: torch's global RNG)."""
         raise NotImplementedError
 
     def remove_weight_norm(self) -> None:

@@ -89,9 +89,11 @@ def weights_key_for(name: str) -> str:
 
 
 def load_encoder(
-    name: str, weights_path: str | os.PathLike[str], device: torch.device | str | None = None
+    name: str, weights_path: str | os.PathLike[str], device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
 ) -> ContentEncoder:
-    """Build the ``speech_encoder`` ``name`` from ``weights_path`` (file or HF folder), eval, on ``device``."""
+    """Build the ``speech_encoder`` ``name`` from ``weights_path`` (file or HF folder), eval, on ``device`` in
+    ``dtype`` (None: float32 as stored)."""
     spec = encoder_spec(name)
     path = Path(weights_path)
     loaded = load_ssl(path)
@@ -116,6 +118,6 @@ def load_encoder(
             proj.weight.copy_(w)
             proj.bias.copy_(b)
     enc = SSLContentEncoder(loaded.model, name=name, layer=spec.layer, proj=proj, pad=spec.pad)
-    if device is not None:
-        enc = enc.to(device)
+    if device is not None or dtype is not None:
+        enc = enc.to(device=device, dtype=dtype)
     return enc.eval()

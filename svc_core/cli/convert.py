@@ -117,6 +117,7 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     err = err or sys.stderr
     from svc_core.convert import load_converter
     from svc_core.errors import SvcError
+    from svc_core.jobs import capture_warnings
 
     for name, val in (("--retrieval-ratio", args.retrieval_ratio), ("--match-loudness", args.match_loudness)):
         if not 0.0 <= val <= 1.0:
@@ -171,11 +172,13 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     for i, (src, root) in enumerate(files, 1):
         dst = output_path_for(src, root, out_arg, voice_name, args.format, single)
         bar = ProgressBar(err, f"{i}/{len(files)} {src.name}", not args.quiet)
+        warned: list[str] = []
         try:
             if dst.parent != src.parent:
                 dst.parent.mkdir(parents=True, exist_ok=True)
-            res = converter.convert_file(src, dst, format=args.format, subtype=args.bits,  # type: ignore[union-attr]
-                                         overwrite=args.force, progress=bar)
+            with capture_warnings(warned.append):
+                res = converter.convert_file(src, dst, format=args.format, subtype=args.bits,  # type: ignore
+                                             overwrite=args.force, progress=bar)
         except (SvcError, OSError) as e:
             bar.end()
             msg = str(e)
@@ -185,7 +188,7 @@ def run_convert(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
             err.write(f"FAILED {src}: {msg}\n")
             continue
         bar.end()
-        for w in res.warnings:
+        for w in warned:
             err.write(f"warning: {w}\n")
         done.append((src, res.output_path, res.rtf))
         out.write(f"{src} -> {res.output_path} ({res.input_seconds:.1f} s audio, RTF {res.rtf:.2f}"

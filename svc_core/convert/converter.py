@@ -28,7 +28,7 @@ from svc_core.convert.settings import ConvertResult, ConvertSettings
 from svc_core.convert.sources import ArraySource, FileSource
 from svc_core.convert.stream import stream_segments
 from svc_core.errors import AudioError, SvcError
-from svc_core.jobs import CancelToken, Progress, ProgressCallback, drive
+from svc_core.jobs import CancelToken, Progress, ProgressCallback, drive, warn
 
 if TYPE_CHECKING:
     import torch
@@ -86,7 +86,8 @@ class Converter:
     def convert_file_job(self, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
                          format: str | None = None, subtype: str | None = None,
                          overwrite: bool = True) -> Generator[Progress, None, ConvertResult]:
-        """Job form of :meth:`convert_file` (closing the generator early leaves no output)."""
+        """Job form of :meth:`convert_file` (closing the generator early leaves no output). Warnings go to
+        ``ConvertResult.warnings`` and through :func:`svc_core.jobs.warn`."""
         t_start = time.perf_counter()
         in_path, out_path = Path(in_path), Path(out_path)
         with AudioReader(in_path) as reader:
@@ -101,6 +102,8 @@ class Converter:
         if plan.clipped:
             warnings.append(f"{in_path}: input is clipped ({plan.clipped} samples at full scale, peak "
                             f"{plan.peak:.3f}); the conversion keeps the distortion")
+        for w in warnings:
+            warn(w)
         return ConvertResult(in_path, out_path, src.frames / src.sr, self.output_sr, frames, n_ch,
                              time.perf_counter() - t_start, semis, len(plan.segments), warnings)
 

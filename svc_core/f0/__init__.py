@@ -12,12 +12,22 @@ from svc_core.f0.base import F0Extractor
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DEFAULT_EXTRACTOR", "EXTRACTOR_NAMES", "F0Extractor", "get_extractor"]
+__all__ = ["DEFAULT_EXTRACTOR", "EXTRACTOR_NAMES", "F0Extractor", "get_extractor", "release_models"]
 
 #: Every extractor name accepted by :func:`get_extractor` ("crepe" is crepe-full).
 EXTRACTOR_NAMES: tuple[str, ...] = ("fcpe", "crepe", "crepe-full", "crepe-tiny", "rmvpe", "harvest", "dio", "pm")
 #: Chosen from benchmarks/f0_bench.py: best accuracy on the corpus at RTF well under 0.05 on CPU, no user weights.
 DEFAULT_EXTRACTOR = "fcpe"
+
+
+def release_models() -> None:
+    """Drop the cached F0 networks (FCPE, RMVPE) so their memory can be freed; the next use loads them again."""
+    import sys
+
+    for name in ("svc_core.f0.fcpe", "svc_core.f0.rmvpe"):
+        mod = sys.modules.get(name)
+        if mod is not None:
+            mod.release_models()
 
 
 def get_extractor(

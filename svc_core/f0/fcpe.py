@@ -3,8 +3,7 @@ decoded with our salience decoder so the voicing threshold is ours."""
 
 from __future__ import annotations
 
-import contextlib
-import io
+import logging
 import threading
 from typing import Any
 
@@ -22,21 +21,41 @@ DEFAULT_THRESHOLD = 0.1
 
 _CACHE: dict[str, Any] = {}
 _LOCK = threading.Lock()
+_log = logging.getLogger(__name__)
+
+
+def _quiet_torchfcpe() -> None:
+    """torchfcpe prints [INFO]/[WARN] lines while building a model; send those to our debug log instead, by giving
+    its two chatty modules their own ``print`` (no process-wide ``redirect_stdout``, so no other thread's output
+    is swallowed)."""
+    import torchfcpe.models_infer
+    import torchfcpe.tools
+
+    def to_log(*args: object, **_: object) -> None:
+        _log.debug("torchfcpe: %s", " ".join(map(str, args)).strip())
+
+    for mod in (torchfcpe.tools, torchfcpe.models_infer):
+        mod.print = to_log  # type: ignore[attr-defined]
 
 
 def load_bundled_fcpe(device: torch.device) -> Any:
-    """torchfcpe's bundled model on ``device`` (cached per device; offline)."""
+    """torchfcpe's bundled model on ``device`` (cached per device until :func:`release_models`; offline)."""
     key = str(device)
     with _LOCK:
         if key not in _CACHE:
             import torchfcpe
 
-            # torchfcpe prints [INFO]/[WARN] lines to stdout while building; keep the CLI output clean.
-            with contextlib.redirect_stdout(io.StringIO()):
-                model = torchfcpe.spawn_bundled_infer_model(device=key)
+            _quiet_torchfcpe()
+            model = torchfcpe.spawn_bundled_infer_model(device=key)
             model.eval()
             _CACHE[key] = model
         return _CACHE[key]
+
+
+def release_models() -> None:
+    """Drop the cached FCPE models (their memory is freed once no extractor uses them)."""
+    with _LOCK:
+        _CACHE.clear()
 
 
 class FcpeExtractor(SalienceExtractor):

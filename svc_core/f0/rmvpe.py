@@ -281,6 +281,12 @@ _CACHE: dict[tuple[str, str, float], E2E] = {}
 _LOCK = threading.Lock()
 
 
+def release_models() -> None:
+    """Drop the cached RMVPE networks (extractors that already hold one keep it)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
 class RmvpeExtractor(SalienceExtractor):
     """RMVPE on 16 kHz audio, 10 ms frames centred at i*160 samples; f0 by local weighted average + threshold."""
 

@@ -12,10 +12,15 @@ same result (checked to 1e-4 against so-vits-svc fixtures):
   are an additive banded bias; the softmax still runs over every key. Queries are processed in blocks through a fused
   attention kernel that also returns the log-sum-exp, from which the (2w+1) in-window probabilities needed for the
   relative values are recomputed exactly. Memory is linear in T.
+
+The module attribute :data:`impl` picks the default of every MultiHeadAttention (``SynthesizerTrn.set_attention_impl``
+overrides it per model); the fused kernel is a private torch op, probed once on a tiny input (any error: the plain
+blocked path, same result).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -29,12 +34,33 @@ __all__ = ["FFN", "FFT", "Encoder", "MultiHeadAttention", "set_attention_impl"]
 # Elements of one query block's [B, H, C, T] bias / score tensor (32 MiB of float32).
 _BLOCK_ELEMENTS = 8 * 1024 * 1024
 
-_flash_lse = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+#: Default attention of every MultiHeadAttention whose own ``impl`` is None: "fast" (exact, linear memory) or
+#: "reference" (so-vits-svc's O(T^2) maths). Tests switch paths with this attribute.
+impl = "fast"
+_IMPLS = ("fast", "reference")
 
 
-def set_attention_impl(module: nn.Module, impl: str) -> None:
-    """Select ``"fast"`` or ``"reference"`` attention for every MultiHeadAttention below ``module``."""
-    if impl not in ("fast", "reference"):
+@functools.cache
+def _flash_kernel():  # -> the op or None
+    """torch's CPU flash-attention op that also returns the log-sum-exp, if it runs here (probed once)."""
+    op = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    if op is None:
+        return None
+    try:
+        with torch.inference_mode():
+            q = torch.zeros(1, 1, 2, 4)
+            o, lse = op(q, q, q, 0.0, False, attn_mask=torch.zeros(1, 1, 2, 2), scale=0.5)
+        if o.shape != q.shape or lse.shape != (1, 1, 2):
+            return None
+    except Exception:  # a private op: any failure means "not usable in this build"
+        return None
+    return op
+
+
+def set_attention_impl(module: nn.Module, impl: str | None) -> None:
+    """Select ``"fast"`` or ``"reference"`` attention for every MultiHeadAttention below ``module`` (None: follow
+    the module attribute :data:`impl`)."""
+    if impl is not None and impl not in _IMPLS:
         raise ValueError(f"attention impl must be 'fast' or 'reference', got {impl!r}")
     for m in module.modules():
         if isinstance(m, MultiHeadAttention):
@@ -68,7 +94,7 @@ class MultiHeadAttention(nn.Module):
         self.heads_share = heads_share
         self.causal = causal
         self.k_channels = channels // n_heads
-        self.impl = "fast"
+        self.impl: str | None = None  # None: the module attribute ``impl``
         self.conv_q = nn.Conv1d(channels, channels, 1)
         self.conv_k = nn.Conv1d(channels, channels, 1)
         self.conv_v = nn.Conv1d(channels, channels, 1)
@@ -100,13 +126,16 @@ class MultiHeadAttention(nn.Module):
         v = v.view(b, self.n_heads, self.k_channels, t_s).transpose(2, 3)
         training = self.training and self.p_dropout > 0
         needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
-        if self.impl == "reference" or training or (attn_mask is not None and not self.causal):
+        mode = self.impl or impl
+        if mode not in _IMPLS:
+            raise ValueError(f"attention impl must be 'fast' or 'reference', got {mode!r}")
+        if mode == "reference" or training or (attn_mask is not None and not self.causal):
             out = self._attention_reference(q, k, v, attn_mask)
         elif self.causal:
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         elif self.window_size is None:
             out = F.scaled_dot_product_attention(q, k, v)
-        elif needs_grad or q.device.type != "cpu" or _flash_lse is None:
+        elif needs_grad or q.device.type != "cpu" or _flash_kernel() is None:
             out = self._windowed_blocked(q, k, v)
         else:
             out = self._windowed_flash(q, k, v)
@@ -186,11 +215,12 @@ class MultiHeadAttention(nn.Module):
         rows = self._block_rows(b, t)
         q, k, v = q.contiguous(), k.contiguous(), v.contiguous()  # the fused kernel needs dense [B, H, T, D]
         outs, lses = [], []
+        flash = _flash_kernel()
         for r0 in range(0, t, rows):  # query blocks bound the memory; each block sees every key
             r1 = min(t, r0 + rows)
             bias = q.new_zeros(b, h, r1 - r0, t)
             self._add_band(bias, rel, r0)
-            o, lse = _flash_lse(q[:, :, r0:r1].contiguous(), k, v, 0.0, False, attn_mask=bias, scale=scale)
+            o, lse = flash(q[:, :, r0:r1].contiguous(), k, v, 0.0, False, attn_mask=bias, scale=scale)
             outs.append(o)
             lses.append(lse)
         out = torch.cat(outs, 2) if len(outs) > 1 else outs[0]

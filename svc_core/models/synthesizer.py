@@ -9,13 +9,13 @@ random draws in ``infer()`` are the same, so a seed gives the same audio as so-v
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
+from svc_core.jobs import warn
 from svc_core.models.attentions import Encoder as AttentionEncoder
 from svc_core.models.attentions import set_attention_impl
 from svc_core.models.f0_decoder import F0Decoder, hz_to_lf0, lf0_to_hz, normalize_f0
@@ -25,7 +25,6 @@ from svc_core.models.pitch import f0_to_coarse
 
 __all__ = ["KNOWN_VOCODERS", "PosteriorEncoder", "SynthesizerTrn", "TextEncoder", "build_decoder"]
 
-log = logging.getLogger(__name__)
 
 KNOWN_VOCODERS = ("nsf-hifigan", "nsf-snake-hifigan")
 
@@ -51,14 +50,17 @@ class TextEncoder(nn.Module):
         self.enc_ = AttentionEncoder(hidden_channels, filter_channels, n_heads, n_layers, kernel_size, p_dropout)
 
     def forward(
-        self, x: torch.Tensor, x_mask: torch.Tensor, f0: torch.Tensor, noice_scale: float = 1.0
+        self, x: torch.Tensor, x_mask: torch.Tensor, f0: torch.Tensor, noice_scale: float = 1.0,
+        generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x [B, H, T], x_mask [B, 1, T], f0 coarse bins [B, T] -> z, m, logs [B, inter, T], x_mask."""
+        """x [B, H, T], x_mask [B, 1, T], f0 coarse bins [B, T] -> z, m, logs [B, inter, T], x_mask (the noise
+        from ``generator``; None: torch's global RNG)."""
         x = x + self.f0_emb(f0).transpose(1, 2)
         x = self.enc_(x * x_mask, x_mask)
         stats = self.proj(x) * x_mask
         m, logs = torch.split(stats, self.out_channels, dim=1)
-        z = (m + torch.randn_like(m) * torch.exp(logs) * noice_scale) * x_mask
+        eps = torch.randn(m.shape, dtype=m.dtype, device=m.device, generator=generator)
+        z = (m + eps * torch.exp(logs) * noice_scale) * x_mask
         return z, m, logs, x_mask
 
 
@@ -102,7 +104,7 @@ def build_decoder(vocoder_name: str, **hps: Any) -> nn.Module:
     from vdecoder.registry import build_vocoder
 
     if vocoder_name not in KNOWN_VOCODERS:
-        log.warning("unknown vocoder_name %r: using nsf-hifigan (as so-vits-svc does)", vocoder_name)
+        warn(f"unknown vocoder_name {vocoder_name!r}: using nsf-hifigan (as so-vits-svc does)")
         vocoder_name = "nsf-hifigan"
     return build_vocoder(vocoder_name, **hps)
 
@@ -283,10 +285,16 @@ class SynthesizerTrn(nn.Module):
         seed: int = 52468,
         predict_f0: bool = False,
         vol: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """so-vits-svc 4.1 ``infer``: c [B, ssl, T], f0 Hz [B, T], uv [B, T], g speaker (see
-        :meth:`speaker_embedding`), vol [B, T] -> (audio [B, 1, T*hop], f0 used [B, T]). Seeds the global RNG."""
-        torch.manual_seed(seed)
+        :meth:`speaker_embedding`), vol [B, T] -> (audio [B, 1, T*hop], f0 used [B, T]).
+
+        Random draws come from ``generator``, by default a fresh one on c's device seeded with ``seed``: the same
+        draws in the same order as so-vits-svc after ``torch.manual_seed(seed)``, without touching torch's global
+        RNG (a live thread and a training thread do not disturb each other)."""
+        if generator is None:
+            generator = torch.Generator(device=c.device).manual_seed(int(seed))
         g = self.speaker_embedding(g, batch=c.size(0))
         x_mask = torch.ones(c.size(0), 1, c.size(2), dtype=c.dtype, device=c.device)
         x = self.content_prenet(c, uv, x_mask, vol)
@@ -294,9 +302,9 @@ class SynthesizerTrn(nn.Module):
             norm_lf0 = self.norm_lf0(f0, uv, x_mask, random_scale=False)
             pred_lf0 = self.f0_decoder(x, norm_lf0, x_mask, spk_emb=g).to(f0)
             f0 = lf0_to_hz(pred_lf0).squeeze(1)
-        z_p, _, _, c_mask = self.enc_p(x, x_mask, f0=f0_to_coarse(f0), noice_scale=noice_scale)
+        z_p, _, _, c_mask = self.enc_p(x, x_mask, f0=f0_to_coarse(f0), noice_scale=noice_scale, generator=generator)
         z = self.flow(z_p, c_mask, g=g, reverse=True)
-        o = self.dec(z * c_mask, f0, g)
+        o = self.dec(z * c_mask, f0, g, generator=generator)
         return o, f0
 
     # -- utilities ---------------------------------------------------------------------------------------------

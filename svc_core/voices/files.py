@@ -4,19 +4,16 @@ optional ``f0_stats.json`` beside them."""
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from svc_core.errors import VoiceError
+from svc_core.jobs import warn
 from svc_core.voices.config import ConfigError
 
 __all__ = ["F0Stats", "find_checkpoint", "load_f0_stats", "resolve_voice_files"]
-
-log = logging.getLogger("svc_core.voices")
-
 
 @dataclass(frozen=True)
 class F0Stats:
@@ -92,5 +89,5 @@ def load_f0_stats(folder: Path, notes: list[str]) -> F0Stats | None:
         return F0Stats(*vals)
     except (OSError, ValueError, KeyError, TypeError) as e:
         notes.append(f"{p.name} ignored: {e}")
-        log.warning("%s ignored: %s", p, e)
+        warn(f"{p}: ignored ({e})")
         return None

@@ -43,12 +43,17 @@ def load_voice(
     *,
     checkpoint: str | Path | None = None,
     device: str | torch.device | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Voice:
     """Load a voice from a folder (config.json + newest G_*.pth) or a checkpoint file (config.json beside it).
 
     Raises ConfigError (a VoiceError) for a missing/invalid config, VoiceFileError / UnsafeVoiceFileError for a bad
-    or unsafe checkpoint and CheckpointMismatchError when the weights do not fit the config.
+    or unsafe checkpoint and CheckpointMismatchError when the weights do not fit the config. The synthesizer goes
+    to ``device`` ("auto"/None: :func:`~svc_core.device.pick_device`) in ``dtype`` (None: float32; e.g.
+    ``torch.float16`` on a GPU); ``Voice.synthesize`` casts its inputs to match.
     """
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise VoiceError(f"dtype must be a floating torch.dtype, got {dtype!r}")
     folder, config_path, ck = resolve_voice_files(path, checkpoint)
     cfg = VoiceConfig.from_file(config_path)
     raw_model = json.loads(config_path.read_text(encoding="utf-8-sig")).get("model", {})
@@ -97,7 +102,7 @@ def load_voice(
     model.remove_weight_norm()
     model.requires_grad_(False)
     dev = device if isinstance(device, torch.device) else pick_device(device)
-    model.to(dev)
+    model.to(device=dev, dtype=dtype)
 
     n_rows = model.emb_g.num_embeddings
     speakers = dict(cfg.spk) if cfg.spk else {"0": 0}

@@ -138,10 +138,12 @@ class Voice:
         noise_scale: float = 0.35,
         seed: int = 52468,
         predict_f0: bool = False,
+        generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Waveform [T * hop] at ``sampling_rate`` from content c [ssl_dim, T], f0 [T] Hz (0 = unvoiced), uv [T]
         (1 voiced), a speaker (name, id, or {speaker: weight} mix, normalised) and vol [T] (needed when the voice
-        has a volume embedding). Same result as so-vits-svc's ``infer`` for the same seed."""
+        has a volume embedding). Same result as so-vits-svc's ``infer`` for the same seed; random draws come from
+        ``generator`` when given (else a fresh one seeded with ``seed``), never from torch's global RNG."""
         self._check_inputs(c, f0, uv, vol)
         if self.vol_embedding and vol is None:
             raise VoiceError(f"voice {self.folder.name} has a volume embedding: pass vol (per-frame volume)")
@@ -158,6 +160,7 @@ class Voice:
                 noice_scale=float(noise_scale),
                 seed=int(seed),
                 predict_f0=predict_f0,
+                generator=generator,
                 vol=None if vol is None else vol.to(dev, dt).unsqueeze(0),
             )
         return o[0, 0]

@@ -187,3 +187,16 @@ def test_help_defaults_match_settings() -> None:
     s = ConvertSettings()
     assert f"default {s.noise_scale:g}" in text and f"default {s.seed}" in text
     assert f"default {s.slicing.threshold_db:g}" in text and DEFAULT_EXTRACTOR in text
+
+
+def test_clipped_input_warning_is_printed_once_per_file(cli: Any, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    x = tone(22050, 0.6, 220)
+    x[100:200] = 1.0
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    for p in (a, b):
+        sf.write(p, x, 22050, subtype="FLOAT")
+    assert cli(str(a), str(b), "-q") == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: ") == 2
+    assert f"warning: {a}: input is clipped" in err and f"warning: {b}: input is clipped" in err

@@ -15,7 +15,7 @@ from convert_fakes import FakeEncoder, FakeF0, SineVoice, cents, make_converter,
 from svc_core.audio.slicer import SliceSettings
 from svc_core.convert import Converter, ConvertSettings, load_f0_curve, stretch_units, volume_frames
 from svc_core.errors import AudioError, Cancelled, SvcError, VoiceError
-from svc_core.jobs import CancelToken
+from svc_core.jobs import CancelToken, SvcWarning
 
 SHORT_SLICES = SliceSettings(min_length_ms=500, min_interval_ms=200, hop_ms=10, max_sil_kept_ms=100)
 
@@ -157,7 +157,8 @@ def test_convert_file_formats_and_warnings(tmp_path: Path) -> None:
     x[:, 1000:1100] = 1.0  # clipped
     src = tmp_path / "clip.flac"
     sf.write(src, x.T, sr, subtype="PCM_24")
-    res = make_converter(output_sr=44100).convert_file(src, tmp_path / "o.flac", format="flac", subtype="16")
+    with pytest.warns(SvcWarning, match=r"clip\.flac: input is clipped"):
+        res = make_converter(output_sr=44100).convert_file(src, tmp_path / "o.flac", format="flac", subtype="16")
     i = sf.info(tmp_path / "o.flac")
     assert (i.samplerate, i.channels, i.frames, i.subtype) == (44100, 1, 2 * x.shape[1], "PCM_16")
     assert res.output_frames == i.frames and res.input_seconds == pytest.approx(1.5, abs=1e-3)
@@ -339,3 +340,13 @@ def test_bad_files_through_convert_file(tmp_path: Path) -> None:
     assert sr == 16000 and y.shape == (round((44100 * 2 + 17) * 16000 / 44100),) and not y.any()
     assert conv.voice.calls == [] and res.warnings == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lyrics.txt", "o3.wav", "silent.flac", "zero.wav"]
+
+
+def test_converter_takes_its_device_from_the_voice() -> None:
+    import torch
+
+    v = SineVoice()
+    assert make_converter(v).device == torch.device("cpu")  # a voice without a device: the CPU
+    v.device = torch.device("meta")  # type: ignore[attr-defined]
+    conv = make_converter(v)
+    assert conv.device == conv.pipeline.device == torch.device("meta")

@@ -170,3 +170,17 @@ def test_pm_parallel_viterbi_equals_sequential(n: int) -> None:
     strengths = rng.uniform(0, 1, (n, 11))
     p = PraatParams()
     np.testing.assert_array_equal(_viterbi(freqs, strengths, p), _sequential_viterbi(freqs, strengths, p))
+
+
+def test_fcpe_load_prints_nothing_and_cache_is_releasable(capfd: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    from svc_core.f0 import release_models
+    from svc_core.f0.fcpe import load_bundled_fcpe
+
+    release_models()
+    a = load_bundled_fcpe(torch.device("cpu"))
+    assert load_bundled_fcpe(torch.device("cpu")) is a
+    assert capfd.readouterr().out == ""  # torchfcpe's [INFO]/[WARN] lines went to the debug log
+    release_models()
+    assert load_bundled_fcpe(torch.device("cpu")) is not a

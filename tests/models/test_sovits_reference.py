@@ -11,7 +11,7 @@ import torch
 from svc_core.models.pitch import f0_to_coarse
 from svc_core.models.synthesizer import SynthesizerTrn
 from svc_core.voices import load_voice
-from tests.conftest import SOVITS41_VARIANTS
+from tests.support import SOVITS41_VARIANTS
 
 TOL = 1e-4
 

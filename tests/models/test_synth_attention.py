@@ -111,7 +111,8 @@ def test_fast_path_never_builds_quadratic_relative_tensors(monkeypatch: pytest.M
     budget = 2 * 1500 * 64
     monkeypatch.setattr(attn, "_BLOCK_ELEMENTS", budget)
     biggest = 0
-    real_flash = attn._flash_lse
+    real_flash = attn._flash_kernel()
+    assert real_flash is not None, "the CPU flash kernel did not pass its probe"
 
     def spy(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *a: object, attn_mask: torch.Tensor,
             **kw: object) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,9 +120,25 @@ def test_fast_path_never_builds_quadratic_relative_tensors(monkeypatch: pytest.M
         biggest = max(biggest, attn_mask.numel())
         return real_flash(q, k, v, *a, attn_mask=attn_mask, **kw)
 
-    monkeypatch.setattr(attn, "_flash_lse", spy)
+    monkeypatch.setattr(attn, "_flash_kernel", lambda: spy)
     enc = Encoder(16, 32, 2, 1, kernel_size=3).eval()
     with torch.inference_mode():
         out = enc(torch.randn(1, 16, 1500), torch.ones(1, 1, 1500))
     assert out.shape == (1, 16, 1500) and bool(torch.isfinite(out).all())
     assert 0 < biggest <= budget
+
+
+def test_module_impl_attribute_switches_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    m = attn.MultiHeadAttention(16, 16, 2, window_size=4).eval()
+    x = torch.randn(1, 16, 37)
+    with torch.inference_mode():
+        fast = m(x, x)
+        monkeypatch.setattr(attn, "impl", "reference")
+        ref = m(x, x)
+        m.impl = "fast"  # a per-model choice wins over the module default
+        assert torch.equal(m(x, x), fast)
+        m.impl = None
+        monkeypatch.setattr(attn, "impl", "bogus")
+        with pytest.raises(ValueError, match="'fast' or 'reference'"):
+            m(x, x)
+    torch.testing.assert_close(fast, ref, atol=1e-5, rtol=0)

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from tests.vdecoder.conftest import tiny_vocoder
+import vdecoder.nsf_hifigan.generator as nsf_generator
+from tests.support import tiny_vocoder
 from vdecoder.channels_last import as_cl4, conv1d_cl4, conv_transpose1d_cl, frames_conv_cl, from_cl4
 from vdecoder.registry import build_vocoder
 
@@ -37,7 +38,9 @@ def test_channels_last_path_equals_module_path(resblock: str, monkeypatch: pytes
     with torch.inference_mode():
         assert voc.channels_last_inference(x)
     fast = [_run(voc, x, f0, g), _run(voc, x[:1], f0[:1], None)]
-    monkeypatch.setattr(type(voc), "channels_last_inference", lambda self, x: False)
+    monkeypatch.setattr(nsf_generator, "impl", "reference")
+    with torch.inference_mode():
+        assert not voc.channels_last_inference(x)
     slow = [_run(voc, x, f0, g), _run(voc, x[:1], f0[:1], None)]
     assert fast[0].shape == slow[0].shape == (2, 1, 23 * 16)
     for a, b in zip(fast, slow, strict=True):
@@ -107,20 +110,23 @@ def test_bad_shapes_are_refused() -> None:
         conv1d_cl4(nn.Conv1d(2, 2, 3, padding="same"), as_cl4(torch.randn(1, 5, 2)))
 
 
-@pytest.mark.parametrize("name", ["nsf-snake-hifigan", "nsf-hifigan"])
-def test_matmul_noise_and_upsampling_equal_the_modules(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Module path with the noise convs and upsampling as matmuls (the Snake generator's inference) is exact."""
-    voc = _vocoder(name, "1")
+def test_matmul_noise_and_upsampling_equal_the_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Snake generator's fast inference (noise convs and upsampling as matmuls, the rest as modules) equals the
+    all-modules path."""
+    voc = _vocoder("nsf-snake-hifigan", "1")
     voc.remove_weight_norm()
-    cls = type(voc)
-    monkeypatch.setattr(cls, "channels_last_inference", lambda self, x: False)
     x, f0, g = torch.randn(2, 16, 19), torch.rand(2, 19) * 300 + 100, torch.randn(2, 8, 1)
     with torch.inference_mode():
-        assert voc._matmul_io_inference(x)
+        assert voc._matmul_io_inference(x) and not voc.channels_last_inference(x)
     hybrid = _run(voc, x, f0, g)
-    monkeypatch.setattr(cls, "_matmul_io_inference", lambda self, x: False)
+    monkeypatch.setattr(nsf_generator, "impl", "reference")
+    with torch.inference_mode():
+        assert not voc._matmul_io_inference(x)
     modules = _run(voc, x, f0, g)
     torch.testing.assert_close(hybrid, modules, atol=1e-5, rtol=0)
+    monkeypatch.setattr(nsf_generator, "impl", "bogus")
+    with pytest.raises(ValueError, match="'fast' or 'reference'"), torch.inference_mode():
+        voc(x, f0, g)
 
 
 @pytest.mark.parametrize("resblock", ["1", "2"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import SOVITS41_VARIANTS
+from tests.support import SOVITS41_VARIANTS
 from vdecoder.registry import VOCODER_NAMES, build_vocoder
 from vencoder.safe_load import load_torch_file
 

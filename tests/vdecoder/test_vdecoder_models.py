@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.vdecoder.conftest import DILATIONS, TINY_VOCODER, tiny_vocoder
+from tests.support import DILATIONS, TINY_VOCODER, tiny_vocoder
 from vdecoder.discriminators import DiscriminatorP, MultiPeriodDiscriminator
 from vdecoder.losses import discriminator_loss, feature_loss, generator_loss, mel_l1_loss
 from vdecoder.registry import VOCODER_NAMES, build_vocoder

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.vencoder.conftest import WAVLM_FIXTURES
+from tests.support import WAVLM_FIXTURES
 from vencoder.base import EncoderInputError
 from vencoder.registry import load_encoder
 from vencoder.ssl.model import relative_position_buckets

@@ -12,7 +12,7 @@ from transformers import WavLMConfig, WavLMModel
 from svc_core.content import load_content_encoder, supported_encoders
 from svc_core.errors import SvcError, WeightsNotFoundError
 from svc_core.settings import Settings
-from tests.vencoder.conftest import tiny_conv
+from tests.support import tiny_conv
 from vencoder.registry import ENCODER_NAMES, weights_key_for
 
 
@@ -104,7 +104,7 @@ def test_registry_keys_are_known_to_the_finder() -> None:
 def test_hubertsoft_v02_file_name_and_cnhubert_hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from transformers import HubertConfig, HubertModel
 
-    from tests.vencoder.conftest import jitter_
+    from tests.support import jitter_
     from tests.vencoder.test_hubert_soft import _bshall_state_dict
 
     torch.manual_seed(6)

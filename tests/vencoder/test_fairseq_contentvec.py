@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import HubertConfig, HubertModel
 
-from tests.vencoder.conftest import hf_to_fairseq, jitter_, save_fairseq_checkpoint, tiny_conv
+from tests.support import hf_to_fairseq, jitter_, save_fairseq_checkpoint, tiny_conv
 from vencoder.registry import load_encoder
 from vencoder.safe_load import CheckpointError, UnsafeCheckpointError
 from vencoder.ssl.load import FairseqDictionaryStandIn, load_ssl, read_checkpoint

@@ -9,7 +9,7 @@ import pytest
 import torch
 from transformers import HubertConfig, HubertModel, WavLMConfig, WavLMModel
 
-from tests.vencoder.conftest import jitter_, tiny_conv
+from tests.support import jitter_, tiny_conv
 from vencoder.registry import load_encoder
 from vencoder.safe_load import CheckpointError
 from vencoder.ssl.load import load_ssl

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from transformers import HubertConfig, HubertModel
 
-from tests.vencoder.conftest import jitter_, tiny_conv
+from tests.support import jitter_, tiny_conv
 from vencoder.registry import load_encoder
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from svc_core.errors import VoiceError
 from svc_core.voices import ConfigError, VoiceConfig
-from tests.conftest import SOVITS41_VARIANTS
+from tests.support import SOVITS41_VARIANTS
 
 
 def _cfg(fixtures_dir: Path, variant: str = "tiny_44k_vec768") -> dict:

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from svc_core.errors import CheckpointError, UnsafeCheckpointError, VoiceError
+from svc_core.jobs import SvcWarning
 from svc_core.voices import (
     CheckpointMismatchError,
     ConfigError,
@@ -304,5 +305,22 @@ def test_volume_voice_requires_vol_and_f0_stats(fixtures_dir: Path, tmp_path: Pa
     with pytest.raises(VoiceError, match="volume embedding: pass vol"):
         v.synthesize(ref["c"][0], ref["f0"][0], ref["uv"][0], 0)
     (d / "f0_stats.json").write_text("{not json")
-    v2 = load_voice(d)
+    with pytest.warns(SvcWarning, match=r"f0_stats\.json: ignored"):
+        v2 = load_voice(d)
     assert v2.f0_stats is None and any("f0_stats.json ignored" in n for n in v2.notes)
+
+
+def test_dtype_and_device_of_a_loaded_voice(fixtures_dir: Path, tmp_path: Path) -> None:
+    d = _voice_dir(fixtures_dir, tmp_path)
+    ref = _ref(fixtures_dir)
+    v32 = load_voice(d, device="cpu")
+    v64 = load_voice(d, device="cpu", dtype=torch.float64)
+    assert v32.model.pre.weight.dtype == torch.float32 and v64.model.pre.weight.dtype == torch.float64
+    assert v64.device == torch.device("cpu")
+    args = (ref["c"][0], ref["f0"][0], ref["uv"][0], 0)
+    y32, y64 = v32.synthesize(*args, noise_scale=0.0), v64.synthesize(*args, noise_scale=0.0)  # prior noise: dtype
+    assert y64.dtype == torch.float64 and y64.shape == y32.shape
+    # not bit-equal: a float64 prior draw takes other RNG bits, so the excitation noise after it differs
+    assert float((y64.float() - y32).pow(2).mean().sqrt() / y32.pow(2).mean().sqrt()) < 0.05
+    with pytest.raises(VoiceError, match="floating torch.dtype"):
+        load_voice(d, dtype=torch.int64)

@@ -22,7 +22,12 @@ from vdecoder.channels_last import as_cl4, conv1d_cl4, conv_transpose1d_cl, fram
 from vdecoder.nsf_hifigan.source import SourceModuleHnNSF
 from vdecoder.weight_norm import has_weight_norm, remove_weight_norm, weight_norm
 
-__all__ = ["NSFHiFiGANGenerator", "check_generator_config"]
+__all__ = ["NSFHiFiGANGenerator", "check_generator_config", "impl"]
+
+#: Inference path of the NSF-HiFiGAN and Snake generators: "fast" (CPU float32 inference with weight norm
+#: removed: noise convs and upsampling as matmuls, and for LeakyReLU generators the whole decoder channels-last;
+#: same result) or "reference" (every layer as its torch module, as so-vits-svc runs it). Tests switch with this.
+impl = "fast"
 
 
 def check_generator_config(
@@ -162,11 +167,14 @@ class NSFHiFiGANGenerator(Vocoder):
         )
 
     def _matmul_io_inference(self, x: torch.Tensor) -> bool:
-        """CPU float32 inference with weight norm removed: noise convs and upsampling run as matmuls.
+        """CPU float32 inference with weight norm removed (and module ``impl`` "fast"): noise convs and upsampling
+        run as matmuls.
 
         With weight norm kept (how so-vits-svc runs a voice) or with autograd on, every layer runs as its module.
         """
-        if torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32:
+        if impl not in ("fast", "reference"):
+            raise ValueError(f"vdecoder.nsf_hifigan.generator.impl must be 'fast' or 'reference', got {impl!r}")
+        if impl == "reference" or torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32:
             return False
         convs = [self.conv_pre, *self.ups, self.conv_post, *self.resblocks.modules()]
         return not any(has_weight_norm(m) for m in convs)
@@ -228,13 +236,16 @@ class NSFHiFiGANGenerator(Vocoder):
         y = conv1d_cl4(self.conv_post, as_cl4(F.leaky_relu(x, leaky_slope(post), inplace=True)))
         return torch.tanh(y.reshape(y.shape[0], 1, -1))
 
-    def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
-        """x [B, C, T], f0 [B, T] Hz (0 = unvoiced), g [B, G, 1 or T] (None: no speaker cond.) -> [B, 1, T_wav]."""
+    def forward(self, x: torch.Tensor, f0: torch.Tensor, g: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+        """x [B, C, T], f0 [B, T] Hz (0 = unvoiced), g [B, G, 1 or T] (None: no speaker cond.) -> [B, 1, T_wav].
+
+        The harmonic source's random phases and noise come from ``generator`` (None: torch's global RNG)."""
         self._check_inputs(x, f0, g)
         if self.channels_last_inference(x):
-            return self._forward_channels_last(x, self.m_source(f0, self.hop_length)[0], g)
+            return self._forward_channels_last(x, self.m_source(f0, self.hop_length, generator)[0], g)
         matmul_io = self._matmul_io_inference(x)  # e.g. the Snake generator at inference
-        har_source = self.m_source(f0, self.hop_length)[0].transpose(1, 2)  # [B, 1, T_wav]
+        har_source = self.m_source(f0, self.hop_length, generator)[0].transpose(1, 2)  # [B, 1, T_wav]
         x = self.conv_pre(x)
         if g is not None:
             x = x + self.cond(g)

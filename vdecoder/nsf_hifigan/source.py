@@ -52,10 +52,11 @@ class SineGen(nn.Module):
         self.noise_std = float(noise_std)
         self.voiced_threshold = float(voiced_threshold)
 
-    def phases(self, f0: torch.Tensor, upp: int) -> torch.Tensor:
+    def phases(self, f0: torch.Tensor, upp: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Instantaneous phase in cycles of every harmonic: f0 [B, T] Hz -> [B, T, upp, D] float32.
 
-        Draws ``torch.rand(B, D)`` initial phases (fundamental's set to 0), like so-vits-svc. Sample n
+        Draws ``torch.rand(B, D)`` initial phases (fundamental's set to 0), like so-vits-svc, from ``generator``
+        (None: torch's global RNG). Sample n
         of the output has phase ``rand_ini + sum_{m<=n} frac(k * f0[m] / sr)`` (modulo 1, plus < 2).
         """
         if upp < 1 or upp >= 1 << 22:
@@ -65,7 +66,7 @@ class SineGen(nn.Module):
         harmonics = torch.arange(1, self.dim + 1, dtype=torch.float32, device=f0.device)
         # per-sample increment in cycles, computed exactly as so-vits-svc does (float32, mod 1)
         inc = torch.remainder(f0.unsqueeze(-1) * harmonics / self.sampling_rate, 1.0)  # [B, T, D]
-        rand_ini = torch.rand(bsz, self.dim, device=f0.device)
+        rand_ini = torch.rand(bsz, self.dim, device=f0.device, generator=generator)
         rand_ini[:, 0] = 0
 
         # phase at each frame start: exclusive cumsum of per-frame advances, wrapped, in float64
@@ -85,7 +86,8 @@ class SineGen(nn.Module):
         phase.add_((start + rand_ini.unsqueeze(1)).unsqueeze(2))
         return phase
 
-    def forward(self, f0: torch.Tensor, upp: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, f0: torch.Tensor, upp: int = 1,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """f0 [B, T] Hz (0 = unvoiced), ``upp`` samples per frame -> (sine_waves [B, T_wav, D], uv [B, T_wav, 1]).
 
         sine_waves = sine_amp * sin(2 pi phase) * uv + noise_amp * randn (noise drawn as [B, T_wav, D]).
@@ -94,10 +96,10 @@ class SineGen(nn.Module):
             raise ValueError(f"SineGen: f0 must be [B, T], got shape {tuple(f0.shape)}")
         with torch.no_grad():
             bsz, frames = f0.shape
-            phase = self.phases(f0, upp)
+            phase = self.phases(f0, upp, generator)
             waves = torch.sin(phase.mul_(2 * math.pi), out=phase)  # [B, T, upp, D]
             uv = (f0 > self.voiced_threshold).float()  # [B, T]
-            noise = torch.randn(bsz, frames * upp, self.dim, device=f0.device).view_as(waves)
+            noise = torch.randn(bsz, frames * upp, self.dim, device=f0.device, generator=generator).view_as(waves)
             noise_amp = (uv * self.noise_std + (1 - uv) * (self.sine_amp / 3)).view(bsz, frames, 1, 1)
             waves.mul_((uv * self.sine_amp).view(bsz, frames, 1, 1)).addcmul_(noise, noise_amp)
             uv_wav = uv.view(bsz, frames, 1).expand(bsz, frames, upp).reshape(bsz, frames * upp, 1)
@@ -122,13 +124,15 @@ class SourceModuleHnNSF(nn.Module):
         self.l_linear = nn.Linear(harmonic_num + 1, 1)
         self.l_tanh = nn.Tanh()
 
-    def forward(self, f0: torch.Tensor, upp: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """f0 [B, T] Hz -> (sine_merge [B, T_wav, 1], noise [B, T_wav, 1], uv [B, T_wav, 1]).
+    def forward(self, f0: torch.Tensor, upp: int = 1,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """f0 [B, T] Hz -> (sine_merge [B, T_wav, 1], noise [B, T_wav, 1], uv [B, T_wav, 1]); random draws from
+        ``generator`` (None: torch's global RNG).
 
         ``noise`` (std sine_amp / 3) is drawn after the sine noise, as in so-vits-svc, which draws it but
         whose generator never uses it; drawing it keeps the global RNG state identical afterwards.
         """
-        sine_waves, uv = self.l_sin_gen(f0, upp)  # float32 whatever the model dtype
+        sine_waves, uv = self.l_sin_gen(f0, upp, generator)  # float32 whatever the model dtype
         sine_merge = self.l_tanh(self.l_linear(sine_waves.to(self.l_linear.weight.dtype)))
-        noise = torch.randn_like(uv) * (self.sine_amp / 3)
+        noise = torch.randn(uv.shape, dtype=uv.dtype, device=uv.device, generator=generator) * (self.sine_amp / 3)
         return sine_merge, noise, uv
