@@ -20,7 +20,10 @@ def _addmm_flops(self_shape: Any, a_shape: Any, b_shape: Any, out_shape: Any = N
 
 
 def counted_flops(fn: Callable[[], Any], depth: int = 2) -> tuple[float, dict[str, float]]:
-    """Run ``fn`` under torch's FlopCounterMode (in-place ``addmm_`` counted too) -> (total, per module to depth)."""
+    """Run ``fn`` under torch's FlopCounterMode (in-place ``addmm_`` counted too) -> (total, per module path).
+
+    Module paths start at the outermost module called ("Global" is everything); ``depth`` limits only the display.
+    """
     counter = FlopCounterMode(display=False, depth=depth, custom_mapping={aten.addmm_: _addmm_flops})
     with counter:
         fn()

@@ -3,8 +3,8 @@
 Policies (each trial a fresh process, since libgomp reads its wait policy when torch loads):
 
 - ``old``: torch's defaults (threads = CPUs, libgomp's spinning wait: GOMP_SPINCOUNT 300000);
-- ``new``: ``svc_core.threads.configure_threads("auto")`` (passive wait, threads from the free cores);
-- ``passive_all``: passive wait with threads = all CPUs (as if the hog started after the plan was made);
+- ``new``: ``svc_core.threads.configure_threads("auto")`` (passive wait, threads = every available CPU);
+- ``free``: ``configure_threads("free")`` (passive wait, threads = the CPUs other processes leave free);
 - ``one_thread``: ``OMP_NUM_THREADS=1`` with the default wait (the reference the issue's target names);
 - ``short_spin_all`` (not run by default): ``GOMP_SPINCOUNT=10000`` (a short spin, then sleep), all CPUs.
 
@@ -35,13 +35,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-POLICIES = ("old", "new", "passive_all", "one_thread", "short_spin_all")
+POLICIES = ("old", "new", "free", "one_thread", "short_spin_all")
 DEFAULT_POLICIES = POLICIES[:4]
 _OMP_VARS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "SVC_STUDIO_THREADS")
 
 
 def _policy_env(policy: str) -> dict[str, str]:
-    """The environment a trial process starts with (``new``/``passive_all`` configure themselves at start)."""
+    """The environment a trial process starts with (``new``/``free`` configure themselves at start)."""
     env = {k: v for k, v in os.environ.items() if k not in _OMP_VARS}
     if policy == "one_thread":
         env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -51,12 +51,12 @@ def _policy_env(policy: str) -> dict[str, str]:
 
 
 def _apply_in_worker(policy: str) -> dict[str, Any]:
-    """Run before torch is imported: the thread policy of ``policy`` (only ``new``/``passive_all`` change it)."""
-    if policy not in ("new", "passive_all", "short_spin_all"):
+    """Run before torch is imported: the thread policy of ``policy`` (``old``/``one_thread`` leave torch's own)."""
+    if policy not in ("new", "free", "short_spin_all"):
         return {}
-    from svc_core.threads import available_cpus, configure_threads
+    from svc_core.threads import configure_threads
 
-    plan = configure_threads("auto" if policy == "new" else available_cpus())
+    plan = configure_threads("free" if policy == "free" else "auto")
     return {"plan": plan.describe(), "busy_cpus_at_plan": None if plan.busy != plan.busy else round(plan.busy, 2)}
 
 
@@ -153,7 +153,7 @@ def _summarise(trials: list[dict[str, Any]]) -> dict[str, Any]:
     ratios: dict[str, float] = {}
     hog = summary.get("hog", {})
     alone = summary.get("alone", {})
-    for p in ("old", "new", "passive_all", "short_spin_all"):
+    for p in ("old", "new", "free", "short_spin_all"):
         if p in hog and "one_thread" in hog:
             ratios[f"hog_{p}_over_hog_one_thread"] = round(
                 hog[p]["median_wall_s"] / hog["one_thread"]["median_wall_s"], 3)
@@ -161,9 +161,8 @@ def _summarise(trials: list[dict[str, Any]]) -> dict[str, Any]:
             ratios[f"{p}_hog_over_alone"] = round(hog[p]["median_wall_s"] / alone[p]["median_wall_s"], 3)
     if "new" in alone and "old" in alone:
         ratios["alone_new_over_old"] = round(alone["new"]["median_wall_s"] / alone["old"]["median_wall_s"], 3)
-    if "passive_all" in alone and "old" in alone:
-        ratios["alone_passive_all_over_old"] = round(
-            alone["passive_all"]["median_wall_s"] / alone["old"]["median_wall_s"], 3)
+    if "free" in alone and "old" in alone:
+        ratios["alone_free_over_old"] = round(alone["free"]["median_wall_s"] / alone["old"]["median_wall_s"], 3)
     summary["ratios"] = ratios
     summary["target"] = "hog_new_over_hog_one_thread <= 1.0"
     return summary

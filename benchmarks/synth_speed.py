@@ -126,7 +126,7 @@ def _flops_entry(net: Any, x: dict[str, torch.Tensor], call_s: float, repeats: i
     dec_s = statistics.median(_stages(net, x)["decoder_s"] for _ in range(repeats))
     return {
         "gflop_per_call_counted": round(total / 1e9, 2),
-        "gflop_by_module_counted": {k: round(v / 1e9, 3) for k, v in per_module.items() if k != "Global"},
+        "gflop_by_module_counted": {k: round(v / 1e9, 3) for k, v in per_module.items() if "." not in k},
         "decoder_gflop_from_layer_shapes": {k: round(v / 1e9, 3) for k, v in dec_shapes.items()},
         "decoder_window_overhead": round(dec_counted / dec_shapes["total"] - 1, 4),
         "call_gflops_achieved": round(total / call_s / 1e9, 1),

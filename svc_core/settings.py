@@ -27,7 +27,7 @@ class Settings:
     weights_dir: str | None = None
     weights: dict[str, str] = field(default_factory=dict)
     device: str = "auto"
-    #: CPU threads for torch: "auto" (the cores not busy elsewhere, see svc_core.threads) or a positive integer.
+    #: CPU threads for torch: "auto" (every CPU), "free" (the CPUs other programs leave free) or a count.
     threads: str | int = "auto"
     extra: dict[str, Any] = field(default_factory=dict)
 

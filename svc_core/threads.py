@@ -1,19 +1,21 @@
 """CPU thread policy for every entry point: how many threads torch uses and how its OpenMP threads wait.
 
 Why: torch's bundled GNU OpenMP (libgomp) lets an idle worker spin up to ``GOMP_SPINCOUNT`` = 300000 pause
-loops (milliseconds) before it sleeps. When another program keeps one core busy, one of our two threads is
-descheduled and the other spins at every barrier waiting for it, competing for the CPU with the very thread it
-waits on: measured, a conversion next to one busy core ran several times slower than with one thread
-(``benchmarks/cpu_contention.py``). The fix has two parts:
+loops (milliseconds) before it sleeps. When another program keeps a core busy, one of our threads is descheduled
+and the other spins at every barrier waiting for it, competing for the CPU with the very thread it waits on:
+measured, a 5 s synthesizer call took 36 s next to a busy core with the default wait and 15 s with the passive one
+(``benchmarks/cpu_contention.py``; numbers in the README). The policy:
 
-- the wait policy ``OMP_WAIT_POLICY=PASSIVE`` (libgomp's spin count 0: an idle thread sleeps on a futex at once).
+- the wait ``OMP_WAIT_POLICY=PASSIVE`` (libgomp's spin count 0: an idle thread sleeps on a futex at once).
   libgomp reads it once, when ``import torch`` loads it, so :func:`configure_threads` must run first;
-- the thread count from the cores that are actually free: the CPUs this process may use (affinity and cgroup
-  quota) less what other processes keep busy, sampled from ``/proc/stat`` over a short window.
+- the count: ``auto`` = every CPU this process may use (affinity, capped by a cgroup quota). With the passive wait
+  this measured faster next to a busy program than leaving its core free (the scheduler shares the CPUs per thread,
+  and a waiting thread no longer burns its share); ``free`` = the CPUs less what other processes keep busy, sampled
+  from ``/proc/stat`` over a short window (polite: leaves busy cores to the other program, at some speed cost).
 
-Either is overridable: the ``threads`` setting (:class:`svc_core.settings.Settings`), ``$SVC_STUDIO_THREADS`` or
-the CLI's ``--threads`` give a count; an ``OMP_NUM_THREADS`` in the environment is honoured when the setting is
-``auto``; an ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` already in the environment is left as it is.
+Overrides: the ``threads`` setting (:class:`svc_core.settings.Settings`), ``$SVC_STUDIO_THREADS`` or the CLI's
+``--threads`` (``auto``, ``free`` or a count); an ``OMP_NUM_THREADS`` in the environment is honoured when the
+setting is ``auto``; an ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` already in the environment is left as it is.
 
 No torch at import; :func:`configure_threads` imports torch only if it is already loaded (to set the count live).
 """
@@ -51,7 +53,7 @@ _COUNT_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class ThreadSettingError(SvcError):
-    """A thread-count setting is neither ``auto`` nor a positive integer."""
+    """A thread setting is not ``auto``, ``free`` or a positive integer."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class ThreadPlan:
     """The chosen policy: ``threads`` intra-op threads; why (``source``); what was seen when choosing it."""
 
     threads: int
-    source: str  # "setting", "OMP_NUM_THREADS" or "free cores"
+    source: str  # "setting", "OMP_NUM_THREADS", "all CPUs" or "free cores"
     cpus: int  # CPUs this process may run on (affinity, capped by a cgroup quota)
     busy: float  # CPUs kept busy by other processes during the sample (nan when not sampled)
     wait_policy: str  # e.g. "OMP_WAIT_POLICY=PASSIVE", or the user's own variables
@@ -72,19 +74,22 @@ class ThreadPlan:
         return f"{self.threads} thread(s) ({self.source}; {self.cpus} CPU(s){busy}); {self.wait_policy}{late}"
 
 
-def parse_threads(value: object, what: str = "threads setting") -> int | None:
-    """``"auto"``/None/""/0 -> None (choose automatically); a positive integer (or its text) -> that integer."""
+def parse_threads(value: object, what: str = "threads setting") -> int | str:
+    """``"auto"``/None/""/0 -> ``"auto"``; ``"free"`` -> ``"free"``; a positive integer (or its text) -> it."""
+    bad = f"{what}: {value!r} is not a thread count (use auto, free or a positive integer)"
     if value is None or (isinstance(value, str) and value.strip().lower() in ("", "auto")):
-        return None
+        return "auto"
+    if isinstance(value, str) and value.strip().lower() == "free":
+        return "free"
     if isinstance(value, bool):
-        raise ThreadSettingError(f"{what}: {value!r} is not a thread count (use auto or a positive integer)")
+        raise ThreadSettingError(bad)
     try:
         n = int(str(value).strip())
     except ValueError:
-        raise ThreadSettingError(f"{what}: {value!r} is not a thread count (use auto or a positive integer)") from None
+        raise ThreadSettingError(bad) from None
     if n < 0:
-        raise ThreadSettingError(f"{what}: {value!r} is negative (use auto or a positive integer)")
-    return n or None
+        raise ThreadSettingError(bad)
+    return n or "auto"
 
 
 def resolve_thread_setting(cli_value: str | None = None, settings_value: object = "auto",
@@ -163,19 +168,20 @@ def _wait_policy_text(env: Mapping[str, str]) -> str:
 
 
 def plan_threads(setting: object = "auto", env: Mapping[str, str] | None = None, sample_s: float = 0.2) -> ThreadPlan:
-    """Choose the policy without applying it: a set count wins; with ``auto``, ``OMP_NUM_THREADS`` if set, else
-    the free cores (available CPUs less the busy ones, rounded, at least 1)."""
+    """Choose the policy without applying it: a count wins; ``auto``: ``OMP_NUM_THREADS`` if set, else every
+    available CPU; ``free``: the available CPUs less the busy ones (sampled ``sample_s``), rounded, at least 1."""
     env = os.environ if env is None else env
     cpus = available_cpus()
     wait = _wait_policy_text(env)
-    torch_loaded = "torch" in sys.modules
-    applied = not torch_loaded or any(k in env for k in _USER_WAIT_VARS)
-    n = parse_threads(setting)
-    if n is not None:
-        return ThreadPlan(n, "setting", cpus, math.nan, wait, applied)
-    omp = parse_threads(env.get("OMP_NUM_THREADS"), "OMP_NUM_THREADS") if env.get("OMP_NUM_THREADS") else None
-    if omp is not None:
-        return ThreadPlan(omp, "OMP_NUM_THREADS", cpus, math.nan, wait, applied)
+    applied = "torch" not in sys.modules or any(k in env for k in _USER_WAIT_VARS)
+    mode = parse_threads(setting)
+    if isinstance(mode, int):
+        return ThreadPlan(mode, "setting", cpus, math.nan, wait, applied)
+    if mode == "auto":
+        omp = parse_threads(env.get("OMP_NUM_THREADS"), "OMP_NUM_THREADS")
+        if isinstance(omp, int):
+            return ThreadPlan(omp, "OMP_NUM_THREADS", cpus, math.nan, wait, applied)
+        return ThreadPlan(cpus, "all CPUs", cpus, math.nan, wait, applied)
     busy = busy_cpus(sample_s) if cpus > 1 else math.nan
     free = cpus if math.isnan(busy) else cpus - busy
     return ThreadPlan(max(1, min(cpus, math.floor(free + 0.5))), "free cores", cpus, busy, wait, applied)
@@ -183,7 +189,8 @@ def plan_threads(setting: object = "auto", env: Mapping[str, str] | None = None,
 
 def configure_threads(setting: object = "auto", env: MutableMapping[str, str] | None = None,
                       sample_s: float = 0.2) -> ThreadPlan:
-    """Choose and apply the policy; call it at an entry point BEFORE anything imports torch.
+    """Choose and apply the policy; call it at an entry point BEFORE anything imports torch, in the thread that
+    will run torch (an OpenMP thread count is per thread: a count set later in another thread does not reach it).
 
     Sets the wait policy (unless the user set one) and ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` in ``env``
     (default ``os.environ``, inherited by child processes); if torch is already loaded, also

@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         metavar="N",
         default=None,
-        help="CPU threads: auto (the cores other programs leave free) or a number "
-        "(default: $SVC_STUDIO_THREADS, else the threads setting, else auto)",
+        help="CPU threads: auto (every CPU; waiting threads sleep), free (the CPUs other programs leave free) or a "
+        "number (default: $SVC_STUDIO_THREADS, else the threads setting, else auto)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in _subcommand_adders():

@@ -27,9 +27,10 @@ def _clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("value, expected", [("auto", None), (None, None), ("", None), (0, None), ("AUTO", None),
-                                             (3, 3), ("2", 2), (" 4 ", 4)])
-def test_parse_threads(value: object, expected: int | None) -> None:
+@pytest.mark.parametrize("value, expected", [("auto", "auto"), (None, "auto"), ("", "auto"), (0, "auto"),
+                                             ("AUTO", "auto"), ("free", "free"), (" Free", "free"), (3, 3), ("2", 2),
+                                             (" 4 ", 4)])
+def test_parse_threads(value: object, expected: int | str) -> None:
     assert parse_threads(value) == expected
 
 
@@ -62,19 +63,21 @@ def test_cpu_times_reads_this_machine() -> None:
 
 @pytest.mark.parametrize("cpus, busy, expected", [(2, 0.05, 2), (2, 1.0, 1), (2, 1.9, 1), (8, 2.4, 6),
                                                   (4, math.nan, 4), (2, 0.6, 1)])
-def test_auto_plan_uses_the_free_cores(monkeypatch: pytest.MonkeyPatch, cpus: int, busy: float,
+def test_free_plan_uses_the_free_cores(monkeypatch: pytest.MonkeyPatch, cpus: int, busy: float,
                                        expected: int) -> None:
     monkeypatch.setattr(threads, "available_cpus", lambda: cpus)
     monkeypatch.setattr(threads, "busy_cpus", lambda sample_s: busy)
-    plan = plan_threads("auto", env={})
+    plan = plan_threads("free", env={})
     assert (plan.threads, plan.source, plan.cpus) == (expected, "free cores", cpus)
 
 
-def test_a_set_count_or_omp_num_threads_wins_over_sampling(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_plan_takes_every_cpu_a_count_or_omp_num_threads_win(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_sampling(sample_s: float) -> float:
-        raise AssertionError("sampled although the count was given")
+        raise AssertionError("sampled although no free-core count was asked for")
 
     monkeypatch.setattr(threads, "busy_cpus", no_sampling)
+    monkeypatch.setattr(threads, "available_cpus", lambda: 6)
+    assert (plan_threads("auto", env={}).threads, plan_threads("auto", env={}).source) == (6, "all CPUs")
     assert plan_threads(3, env={"OMP_NUM_THREADS": "1"}).threads == 3
     plan = plan_threads("auto", env={"OMP_NUM_THREADS": "1"})
     assert (plan.threads, plan.source) == (1, "OMP_NUM_THREADS")
