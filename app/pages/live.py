@@ -73,6 +73,8 @@ class LivePage(QWidget):
         self.budget = pg.InfiniteLine(angle=0, movable=False)
         self.plot.addItem(self.budget)
         self.plot.apply_plot_theme(plot_colors())
+        self.budget.setValue(self.base.block_ms)
+        self.plot.setYRange(0, 1.1 * self.base.block_ms, padding=0.0)
 
         top = QHBoxLayout()
         top.addWidget(self.start_button)

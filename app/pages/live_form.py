@@ -105,6 +105,8 @@ class LiveForm(QWidget):
             w.currentIndexChanged.connect(lambda _=0: self._changed("restart"))
         self.voice.currentIndexChanged.connect(self._fill_speakers)
         self.passthrough.toggled.connect(lambda _on: self._changed("restart"))
+        self.passthrough.toggled.connect(lambda on: [w.setEnabled(not on) for w in (self.voice, self.speaker,
+                                                                                    self.f0_method)])
         for s in (self.block, self.crossfade, self.context):
             s.valueChanged.connect(lambda _v: self._changed("restart"))
         self.speaker.currentIndexChanged.connect(lambda _=0: self._changed("runtime"))

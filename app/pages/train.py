@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -86,6 +87,9 @@ class TrainPage(QWidget):
             self.stack.addWidget(w)
         self.back_button, self.next_button = QPushButton("Back"), QPushButton("Next")
         self.next_button.setObjectName("primary")
+        for b in (self.back_button, self.next_button):
+            b.setMinimumWidth(120)
+            b.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.problem = QLabel()
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #e05050; font-weight: bold;")
@@ -261,10 +265,7 @@ class TrainPage(QWidget):
             return
         win = self.window()
         if hasattr(win, "show_page"):
-            page = win.show_page("convert")
-            i = page.form.voice.findData(str(self.outcome.voice_dir))
-            if i >= 0:
-                page.form.voice.setCurrentIndex(i)
+            win.show_page("convert").form.select_voice(self.outcome.voice_dir)
 
     # -- engine signals --
 

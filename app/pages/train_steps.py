@@ -132,7 +132,7 @@ class ReportView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.summary = QLabel()
+        self.summary = QLabel("No report yet: it appears here once the clips are preprocessed.")
         self.summary.setWordWrap(True)
         self.warnings = QListWidget()
         self.warnings.setMaximumHeight(110)
@@ -146,6 +146,7 @@ class ReportView(QWidget):
         self.rejected.setHorizontalHeaderLabels(("Rejected file or part", "Reason"))
         self.rejected.verticalHeader().hide()
         self.rejected.horizontalHeader().setStretchLastSection(True)
+        self.rejected.setColumnWidth(0, 380)
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
         for title, w, stretch in (("Warnings", self.warnings, 0), ("Speakers", self.speakers, 1),
@@ -200,6 +201,7 @@ class ReportView(QWidget):
             self.rejected.setItem(r, 0, _item(e["file"], True))
             self.rejected.setItem(r, 1, _item(e["reason"]))
         self.rejected.resizeColumnToContents(0)
+        self.rejected.setColumnWidth(0, max(380, min(700, self.rejected.columnWidth(0))))
 
 
 class OptionsStep(QWidget):

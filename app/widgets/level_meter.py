@@ -26,7 +26,7 @@ class LevelMeter(QWidget):
         self.db = FLOOR_DB
         self.peak_db = FLOOR_DB
         self.updates = 0  # levels received (tests: the meter moves)
-        self.setMinimumHeight(14)
+        self.setMinimumHeight(18)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
@@ -64,4 +64,7 @@ class LevelMeter(QWidget):
         if self.peak_db > FLOOR_DB:
             p.setBrush(QColor("#ffffff") if self.palette().window().color().lightness() < 128 else QColor("#000000"))
             p.drawRect(QRectF(x_of(self.peak_db) - 1, r.top() + 1, 2, r.height() - 2))
+        p.setPen(self.palette().color(self.foregroundRole()))
+        text = "silence" if self.db <= FLOOR_DB else f"{self.db:.0f} dBFS"
+        p.drawText(r.adjusted(0, 0, -4, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
         p.end()
