@@ -120,24 +120,18 @@ def preprocess_job(folder: Path, dataset: Path, sr: int) -> Callable[[JobContext
 
 
 def _features(ctx: JobContext, o: TrainOptions) -> Generator[Progress, None, None]:
-    from svc_core.content import load_content_encoder
+    from svc_core.content import encoder_weights_path, load_content_encoder
     from svc_core.device import pick_device
     from svc_core.f0 import get_extractor
     from svc_core.train.cache import FeatureSettings, compute_features
     from svc_core.train.presets import hop_layout
     from svc_core.train.sources import read_json
-    from svc_core.weights import find_weights
-    from vencoder.registry import UnsupportedEncoderError, weights_key_for
 
     sr = int((read_json(o.dataset / "preprocess.json") or {})["settings"]["sr"])
     hop, _, _, n_fft = hop_layout(sr)
-    try:
-        key = weights_key_for(o.encoder)
-    except UnsupportedEncoderError as e:
-        raise SvcError(str(e)) from None
     yield Progress(0.0, f"loading the {o.encoder} content encoder")
     device = pick_device(o.device)
-    path = find_weights(key, weights_dir=o.weights_dir)
+    path = encoder_weights_path(o.encoder, weights_dir=o.weights_dir)
     enc = load_content_encoder(o.encoder, explicit=path, device=device)
     f0 = get_extractor(o.f0_method, device=device, weights_dir=o.weights_dir)
     fs = FeatureSettings(speech_encoder=o.encoder, f0_method=o.f0_method, sr=sr, hop=hop, filter_length=n_fft,

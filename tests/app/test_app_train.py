@@ -77,3 +77,45 @@ def test_wizard_trains_stops_resumes_and_converts(qtbot, window, corpus_dir: Pat
     y, sr = sf.read(out, dtype="float32")
     assert sr == 16000 and np.isfinite(y).all() and y.shape[0] > 0.9 * sf.info(corpus_dir / CLIP).duration * sr
     assert window.errors == []
+
+
+def test_closing_during_training_stops_cleanly_and_reopening_offers_resume(qtbot, app_settings, corpus_dir: Path,
+                                                                           tmp_path: Path) -> None:
+    from app.main_window import MainWindow
+
+    src = tmp_path / "clips" / "kal"
+    src.mkdir(parents=True)
+    for c in CLIPS[:2]:
+        shutil.copy(corpus_dir / c, src / Path(c).name)
+    win = MainWindow(app_settings)
+    qtbot.addWidget(win)
+    page = win.show_page("train")
+    page.source.voices_dir = str(tmp_path / "voices")
+    page.source.folder.setText(str(src))
+    page.source.rate.setCurrentIndex(page.source.rate.findData(16000))
+    page.preprocess()
+    qtbot.waitUntil(lambda: page.step == 2, timeout=120000)
+    o = page.opts
+    o.encoder.setCurrentText("wavlmbase+")
+    o.f0.setCurrentText("pm")
+    o.preset.setCurrentText("tiny")
+    o.steps.setValue(1000)
+    o.device.setCurrentText("cpu")
+    page.show_step(3)
+    page.train()
+    qtbot.waitUntil(lambda: page.view.points >= 2, timeout=300000)
+    win.close()  # the page stops the run after its step (checkpoint written) before the engine shuts down
+    assert not page.training
+    voice = tmp_path / "voices" / "kal"
+    steps = sorted(int(p.stem[2:]) for p in voice.glob("G_*.pth"))
+    assert steps and 0 < steps[-1] < 1000
+    assert app_settings.get("app.train_run")["voice_dir"] == str(voice)
+    win.deleteLater()
+
+    win2 = MainWindow(app_settings)
+    qtbot.addWidget(win2)
+    page2 = win2.pages["train"]
+    assert page2.source.resume_box.isVisibleTo(page2.source)
+    assert f"stopped at step {steps[-1]} of 1000" in page2.source.resume_label.text()
+    win2.close()
+    win2.deleteLater()
