@@ -34,6 +34,7 @@ from app.train_jobs import (
     train_job,
 )
 from app.widgets.progress import JobProgress
+from svc_core.train.logs import read_metrics
 
 KEY = "train"
 TITLE = "Train"
@@ -51,9 +52,11 @@ class TrainPage(QWidget):
         self.outcome: TrainOutcome | None = None
         self.control = TrainControl()
         self._prep_job = self._train_job = 0
-        self.crumbs = [QLabel(f"{i + 1}  {name}") for i, name in enumerate(STEPS)]
+        self.crumbs = [QLabel(f"{i + 1}. {name}") for i, name in enumerate(STEPS)]
         crumb_row = QHBoxLayout()
-        for c in self.crumbs:
+        for i, c in enumerate(self.crumbs):
+            if i:
+                crumb_row.addWidget(QLabel("\u203a"))
             crumb_row.addWidget(c)
         crumb_row.addStretch(1)
         self.source = SourceStep(ctx.settings.voices_dir)
@@ -96,6 +99,7 @@ class TrainPage(QWidget):
         self.problem.hide()
         nav = QHBoxLayout()
         nav.addWidget(self.problem, 1)
+        nav.addStretch(1)
         nav.addWidget(self.back_button)
         nav.addWidget(self.next_button)
         lay = QVBoxLayout(self)
@@ -295,8 +299,12 @@ class TrainPage(QWidget):
                 self.show_step(4)
                 return
             self.ctx.settings.set("app.train_run", {})
-            self.done_label.setText(f"<b>{result.voice_dir.name}</b> is trained ({result.step} steps) and in the "
-                                    f"library: {result.voice_dir}")
+            val = [r for r in read_metrics(result.voice_dir / "logs", "val") if isinstance(r.get("mel"), float)]
+            first = f"; validation mel loss {val[0]['mel']:.3f} at step {val[0]['step']} -> {val[-1]['mel']:.3f} at " \
+                    f"step {val[-1]['step']}" if val else ""
+            self.done_label.setText(f"<b>{result.voice_dir.name}</b> is trained ({result.step} steps{first}) and in "
+                                    f"the library: {result.voice_dir}<br>Files: config.json, G_{result.step}.pth, "
+                                    "f0_stats.json and the retrieval index; open it on the Convert or Live page.")
             self.show_step(5)
 
     def _on_failed(self, job_id: int, message: str, details: str) -> None:

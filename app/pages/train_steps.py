@@ -107,8 +107,13 @@ class SourceStep(QWidget):
         return Path(t) if t else src.parent / f"{src.name}-dataset"
 
     def voice_name(self) -> str:
-        """The voice's folder name."""
-        return self.name.text().strip() or (self.folder_path() or Path("voice")).name
+        """The voice's folder name (default: the one singer's sub-folder, else the clips folder's name)."""
+        if self.name.text().strip():
+            return self.name.text().strip()
+        src = self.folder_path() or Path("voice")
+        subs = [p for p in src.iterdir() if p.is_dir()] if src.is_dir() else []
+        files = [p for p in src.iterdir() if p.is_file()] if src.is_dir() else []
+        return subs[0].name if len(subs) == 1 and not files else src.name
 
     def voice_dir(self) -> Path:
         """Where the voice is written: the voices folder when set, else inside the dataset."""
@@ -149,9 +154,10 @@ class ReportView(QWidget):
         self.rejected.setColumnWidth(0, 380)
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
+        self.groups: dict[str, QGroupBox] = {}
         for title, w, stretch in (("Warnings", self.warnings, 0), ("Speakers", self.speakers, 1),
                                   ("Clip durations", self.durations, 0), ("Rejected", self.rejected, 1)):
-            g = QGroupBox(title)
+            g = self.groups[title] = QGroupBox(title)
             QVBoxLayout(g).addWidget(w)
             lay.addWidget(g, stretch)
         self.durations.setMaximumHeight(90)
@@ -196,6 +202,7 @@ class ReportView(QWidget):
                 self.durations.setItem(r, c + 1, _item(str(s["duration_histogram"][b])))
         self.durations.resizeColumnsToContents()
         rej = rep.get("rejected", [])
+        self.groups["Rejected"].setTitle(f"Rejected ({len(rej)})" if rej else "Rejected: none, every file was usable")
         self.rejected.setRowCount(len(rej))
         for r, e in enumerate(rej):
             self.rejected.setItem(r, 0, _item(e["file"], True))

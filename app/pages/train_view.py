@@ -54,7 +54,7 @@ class TrainingView(QWidget):
         self.plot.setLogMode(y=True)
         self.plot.setMouseEnabled(x=True, y=True)
         self.plot.enableAutoRange()
-        self.plot.addLegend(offset=(-10, 10))
+        self.plot.addLegend(offset=(-10, 10), brush=pg.mkBrush("#80808030"), labelTextColor="#8a93a3")
         self.curves = {(k, m): self.plot.plot([], [], name=n, pen=pg.mkPen(c, width=2),
                                               symbol="o" if k == "val" else None, symbolSize=5, symbolBrush=c)
                        for k, m, n, c in CURVES}
