@@ -77,3 +77,19 @@ def test_a_device_that_stops_mid_session_shows_in_the_page(qtbot, window, duplex
     qtbot.waitUntil(lambda: not page.running, timeout=5000)
     assert page.error.startswith("The session stopped") and "device disconnected" in page.error
     assert window.errors == []
+
+
+def test_calibrate_applies_its_choice_and_the_latency_follows(qtbot, window, tmp_path) -> None:
+    page = _live(window)
+    page.form.block.setValue(1000)
+    assert "Algorithmic latency 1060 ms" in page.form.latency_label.text()  # block 1000 + crossfade 50 + search 10
+    page.calibrate()
+    qtbot.waitUntil(lambda: not page._cal_job, timeout=120000)
+    assert page.error == "" and page.state_label.text().startswith("Calibrated: block")
+    assert page.form.block.value() < 1000  # passthrough keeps up with the shortest candidate block
+    from svc_core.live.settings import load_calibrated
+
+    saved = load_calibrated()
+    assert saved is not None and saved["block_ms"] == page.form.block.value()
+    assert f"Algorithmic latency {page.form.block.value() + page.form.crossfade.value() + 10:.0f} ms" in \
+        page.form.latency_label.text()
