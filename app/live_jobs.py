@@ -17,7 +17,7 @@ from svc_core.errors import AudioError
 from svc_core.live.settings import LiveSettings
 
 __all__ = ["DeviceInfo", "LevelTap", "LiveSession", "calibrate_job", "list_audio_devices", "measure_job",
-           "model_rate", "start_job"]
+           "model_rate", "open_session", "start_job"]
 
 
 @dataclass(frozen=True)
@@ -114,25 +114,33 @@ def _model(ctx: JobContext, voice: Path | None, s: LiveSettings, weights_dir: st
     return model
 
 
+def open_session(s: LiveSettings, model: Any = None) -> LiveSession:
+    """Build the engine around ``model`` (None: passthrough), warm it up and start the stream (no torch here:
+    a passthrough session opens straight from the GUI thread, even while the engine thread is busy)."""
+    from svc_core.live.engine import LiveEngine
+    from svc_core.live.stream import LiveStream, resolve_device, sounddevice
+
+    s.validate()
+    sr = s.samplerate or int(sounddevice().query_devices(resolve_device(s.input_device, "input"))
+                             ["default_samplerate"])
+    engine = LiveEngine(s, int(sr), model)
+    engine.warm_up()
+    tap = LevelTap(engine)
+    stream = LiveStream(tap, int(sr), input_device=s.input_device, output_device=s.output_device,
+                        late_fill=s.late_fill, queue_blocks=s.queue_blocks)
+    stream.start()
+    return LiveSession(stream, engine, tap, int(sr))
+
+
 def start_job(s: LiveSettings, voice: Path | None, weights_dir: str | None) -> Callable[[JobContext], LiveSession]:
-    """Build the engine (loading the voice on the engine thread), warm it up and start the stream."""
+    """Load the voice on the engine thread, then open the session (its audio runs on the stream's threads)."""
 
     def run(ctx: JobContext) -> LiveSession:
-        from svc_core.live.engine import LiveEngine
-        from svc_core.live.stream import LiveStream, resolve_device, sounddevice
-
-        s.validate()
-        sr = s.samplerate or int(sounddevice().query_devices(resolve_device(s.input_device, "input"))
-                                 ["default_samplerate"])
-        engine = LiveEngine(s, int(sr), _model(ctx, voice, s, weights_dir))
-        ctx.progress(0.6, "warming up")
-        engine.warm_up()
-        tap = LevelTap(engine)
-        stream = LiveStream(tap, int(sr), input_device=s.input_device, output_device=s.output_device,
-                            late_fill=s.late_fill, queue_blocks=s.queue_blocks)
-        stream.start()
-        ctx.log(f"live: {engine.describe()}; {engine.latency.line()}")
-        return LiveSession(stream, engine, tap, int(sr))
+        model = _model(ctx, voice, s, weights_dir)
+        ctx.progress(0.6, "opening the audio device")
+        session = open_session(s, model)
+        ctx.log(f"live: {session.engine.describe()}; {session.engine.latency.line()}")
+        return session
 
     return run
 

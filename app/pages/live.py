@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.live_jobs import LiveSession, calibrate_job, measure_job, start_job
+from app.live_jobs import LiveSession, calibrate_job, measure_job, open_session, start_job
 from app.pages import AppContext
 from app.pages.live_form import LiveForm
 from app.theme import plot_colors
@@ -153,7 +153,8 @@ class LivePage(QWidget):
             self.start()
 
     def start(self) -> int:
-        """Queue the session's start on the engine thread; returns the job id (0 when refused)."""
+        """Start a session: passthrough at once (-1), a voice through a job on the engine thread (its id); 0 when
+        refused or failed (the reason shows in the page)."""
         if self.running or self._job:
             return 0
         try:
@@ -165,10 +166,20 @@ class LivePage(QWidget):
             self.show_problem("Pick an input and an output device (Refresh after plugging one in)")
             return 0
         self.show_problem("")
-        job = self.ctx.engine.run("live start", start_job(s, self.form.voice_path(),
-                                                         self.ctx.settings.weights_dir or None))
+        voice = self.form.voice_path()
+        if voice is None:  # passthrough needs no model: open it now, whatever the engine thread is doing
+            try:
+                session = open_session(s)
+            except (SvcError, OSError) as e:
+                self.stop()
+                self.show_problem(f"Cannot start: {e}")
+                return 0
+            self._started(session)
+            return -1
+        job = self.ctx.engine.run("live start", start_job(s, voice, self.ctx.settings.weights_dir or None))
         self._job = job.id
-        self.state_label.setText("Starting...")
+        busy = [j.name for j in self.ctx.engine.pending() if j.id != job.id]
+        self.state_label.setText(f"Waiting for the engine ({', '.join(busy)})..." if busy else "Starting...")
         self.start_button.setText("Stop")
         return job.id
 
@@ -277,13 +288,7 @@ class LivePage(QWidget):
     def _on_finished(self, job_id: int, result: Any) -> None:
         if job_id == self._job:
             self._job = 0
-            self.session = result
-            self._times.clear()
-            self._last_late, self._slow_shown = 0, False
-            self.budget.setValue(1e3 * result.engine.block_size / result.samplerate)
-            self.state_label.setText(f"Running: {result.engine.latency.total_ms:.0f} ms algorithmic latency, "
-                                     f"{'duplex stream' if result.stream.duplex else 'input + output streams'}")
-            self._poll.start()
+            self._started(result)
         elif job_id == self._cal_job:
             self._cal_job = 0
             self.form.calibrate_button.setEnabled(True)
@@ -299,6 +304,16 @@ class LivePage(QWidget):
             rep = f", PortAudio reports {result.reported_ms:.0f} ms" if result.reported_ms else ""
             self.rt_label.setText(f"{result.ms:.1f} ms measured{rep}")
             self._resume_after_measure()
+
+    def _started(self, session: LiveSession) -> None:
+        self.session = session
+        self._times.clear()
+        self._last_late, self._slow_shown = 0, False
+        self.budget.setValue(1e3 * session.engine.block_size / session.samplerate)
+        self.start_button.setText("Stop")
+        self.state_label.setText(f"Running: {session.engine.latency.total_ms:.0f} ms algorithmic latency, "
+                                 f"{'duplex stream' if session.stream.duplex else 'input + output streams'}")
+        self._poll.start()
 
     def _on_failed(self, job_id: int, message: str, details: str) -> None:
         if job_id == self._job:
