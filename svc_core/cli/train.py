@@ -175,9 +175,13 @@ def run_train_cmd(args: argparse.Namespace, out: TextIO | None = None) -> int:
         cancel.cancel()
         sys.stderr.write("\nstopping after this step (Ctrl-C again to abort without a checkpoint)\n")
 
+    import io
+    import os
+
+    stream = None if os.environ.get("RANK", "0") == "0" else io.StringIO()  # under torchrun only rank 0 draws
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        step = drive(run_training(args.dataset, voice_dir, settings, cancel))
+        step = drive(run_training(args.dataset, voice_dir, settings, cancel), stream)
     finally:
         signal.signal(signal.SIGINT, old)
     if cancel.cancelled:

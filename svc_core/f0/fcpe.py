@@ -85,7 +85,7 @@ class FcpeExtractor(SalienceExtractor):
         bundle = load_bundled_fcpe(self.device)
         x = np.ascontiguousarray(wav16, np.float32)
         peak = float(np.abs(x).max()) if x.size else 0.0
-        if peak > 1.0:  # torchfcpe prints "[error with torchfcpe.mel_extractor...]" to stdout above full scale
+        if peak > 1.0:  # torchfcpe reports samples beyond full scale as an error; pitch does not change with level
             x = x / peak
         x = torch.from_numpy(x).to(self.device)[None, :, None]
         with torch.inference_mode():

@@ -135,6 +135,30 @@ def _clip(params: list[torch.Tensor], max_norm: float | None) -> float:
     return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(q.grad.float()) for q in grads])))
 
 
+def _generator_update(p: StepParts, disc: nn.Module, o: dict[str, Any], w: float, acc: dict[str, float]) -> None:
+    """G loss of one shard (so-vits-svc's terms) and its backward; the real audio through D without a graph."""
+    fake, fmap_r, fmap_g = [], [], []
+    with _autocast(p):
+        for d in disc.discriminators:
+            with torch.no_grad():
+                fmap_r.append(d(o["y"])[1])
+            logits, fm = d(o["y_hat"])
+            fake.append(logits)
+            fmap_g.append(fm)
+    terms = {
+        "g/mel": F.l1_loss(o["y_mel"], o["y_hat_mel"]) * p.c_mel,
+        "g/kl": kl_loss(o["z_p"], o["logs_q"], o["m_p"], o["logs_p"], o["z_mask"]) * p.c_kl,
+        "g/fm": feature_loss(fmap_r, fmap_g),
+        "g/gen": generator_loss(fake)[0],
+    }
+    if p.use_f0_loss:
+        terms["g/lf0"] = F.mse_loss(o["pred_lf0"].float(), o["lf0"].float())
+    loss_g = sum(terms.values())
+    p.scaler.scale(loss_g * w).backward()
+    for k, v in {**terms, "g/total": loss_g}.items():
+        acc[k] = acc.get(k, 0.0) + float(v.detach()) * w
+
+
 def train_step(p: StepParts, shards: Sequence[Batch], seeds: Sequence[int], rank_weight: float = 1.0) -> StepResult:
     """One D then G update over ``shards`` (micro-batches, each seeded); returns losses and whether it was skipped.
 
@@ -163,22 +187,17 @@ def train_step(p: StepParts, shards: Sequence[Batch], seeds: Sequence[int], rank
         p.scaler.step(p.optim_d)
 
     p.optim_g.zero_grad(set_to_none=True)
-    for o, w in zip(outs, weights, strict=True):
-        with _autocast(p):
-            real, fake, fmap_r, fmap_g = p.net_d(o["y"], o["y_hat"])
-        terms = {
-            "g/mel": F.l1_loss(o["y_mel"], o["y_hat_mel"]) * p.c_mel,
-            "g/kl": kl_loss(o["z_p"], o["logs_q"], o["m_p"], o["logs_p"], o["z_mask"]) * p.c_kl,
-            "g/fm": feature_loss(fmap_r, fmap_g),
-            "g/gen": generator_loss(fake)[0],
-        }
-        if p.use_f0_loss:
-            terms["g/lf0"] = F.mse_loss(o["pred_lf0"].float(), o["lf0"].float())
-        loss_g = sum(terms.values())
-        p.scaler.scale(loss_g * w).backward()
-        for k, v in {**terms, "g/total": loss_g}.items():
-            acc[k] = acc.get(k, 0.0) + float(v.detach()) * w
+    # The G loss needs gradients through D to y_hat, not D's own weight gradients (so-vits-svc computes and then
+    # discards them), and the real branch needs no graph at all: less memory and compute, the same G update.
+    disc = _unwrap(p.net_d)
+    disc.requires_grad_(False)
+    try:
+        for o, w in zip(outs, weights, strict=True):
+            _generator_update(p, disc, o, w, acc)
+    finally:
+        disc.requires_grad_(True)
     p.scaler.unscale_(p.optim_g)
+
     res.grad_norm_g = _clip(list(p.net_g.parameters()), p.grad_clip)
     g_ok = torch.isfinite(torch.tensor(res.grad_norm_g)).item()
     if g_ok:
