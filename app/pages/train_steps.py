@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from svc_core.f0 import EXTRACTOR_NAMES
+from svc_core.f0 import DEFAULT_EXTRACTOR, EXTRACTOR_NAMES
 from svc_core.train.presets import ENCODER_DIMS, PRESETS
 
 __all__ = ["OptionsStep", "ReportView", "SourceStep", "path_row"]
@@ -219,7 +219,7 @@ class OptionsStep(QWidget):
         self.encoder, self.f0, self.preset, self.device = QComboBox(), QComboBox(), QComboBox(), QComboBox()
         self.encoder.addItems(list(ENCODER_DIMS))
         self.f0.addItems(list(EXTRACTOR_NAMES))
-        self.f0.setCurrentText("rmvpe")
+        self.f0.setCurrentText(DEFAULT_EXTRACTOR)
         self.preset.addItems(list(PRESETS))
         self.preset.setCurrentText("default")
         self.preset.setToolTip("default: so-vits-svc 4.1's network; small: for modest GPUs; tiny: a CPU smoke test")
