@@ -28,14 +28,18 @@ def screenshot(window, out_dir: Path, wait_ms: int = 30000) -> list[Path]:
         QCoreApplication.processEvents()
         QThread.msleep(10)
     written = []
-    for key in window.pages:
+    for key, page in window.pages.items():
         window.show_page(key)
-        for _ in range(5):
-            QCoreApplication.processEvents()
-        path = out_dir / f"{key}.png"
-        if not window.grab().save(str(path)):
-            raise OSError(f"cannot write {path}")
-        written.append(path)
+        states = getattr(page, "screenshot_states", None)
+        for suffix, action in (states() if callable(states) else [("", None)]):
+            if action is not None:
+                action()
+            for _ in range(5):
+                QCoreApplication.processEvents()
+            path = out_dir / (f"{key}-{suffix}.png" if suffix else f"{key}.png")
+            if not window.grab().save(str(path)):
+                raise OSError(f"cannot write {path}")
+            written.append(path)
     return written
 
 

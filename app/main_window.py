@@ -153,6 +153,10 @@ class MainWindow(QMainWindow):
             self.show_error("Compute device", message, details)
 
     def closeEvent(self, e: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        """Stop the engine thread (cancel, quit, timed wait) before closing."""
+        """Let the pages stop their work cleanly (a live session, a training run), then stop the engine thread."""
+        for page in self.pages.values():
+            fn = getattr(page, "prepare_close", None)
+            if callable(fn):
+                fn()
         self.engine.shutdown(5000)
         super().closeEvent(e)

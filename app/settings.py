@@ -25,6 +25,7 @@ _DEFAULTS: dict[str, Any] = {
     "app.output_depth": "16-bit",
     "app.theme": "dark",
     "app.last_voice": "",
+    "app.train_run": {},  # the Train wizard's options while a run is unfinished (reopening offers to resume)
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import torch
 
@@ -11,7 +12,7 @@ from svc_core.errors import AudioError, SvcError
 from svc_core.settings import Settings
 from svc_core.weights import find_weights
 
-__all__ = ["encode_content", "load_content_encoder", "supported_encoders"]
+__all__ = ["encode_content", "encoder_weights_path", "load_content_encoder", "supported_encoders"]
 
 
 def supported_encoders() -> tuple[str, ...]:
@@ -50,6 +51,18 @@ def load_content_encoder(
     path = find_weights(key, explicit=explicit, voice_dir=voice_dir, weights_dir=weights_dir, settings=settings)
     dev = device if isinstance(device, torch.device) else pick_device(device)
     return load_encoder(name, path, dev, dtype)
+
+
+def encoder_weights_path(speech_encoder: str, *, weights_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The weights file :func:`load_content_encoder` would use for ``speech_encoder`` (SvcError when unknown,
+    WeightsNotFoundError when absent); for cache keys that change when the weights do."""
+    from vencoder.registry import UnsupportedEncoderError, weights_key_for
+
+    try:
+        key = weights_key_for(speech_encoder.strip())
+    except UnsupportedEncoderError as e:
+        raise SvcError(str(e)) from None
+    return find_weights(key, weights_dir=weights_dir)
 
 
 def encode_content(encoder, wav_16k: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ from app.settings import AppSettings
 
 __all__ = ["PAGE_MODULES", "AppContext", "load_pages"]
 
-PAGE_MODULES: tuple[str, ...] = ("convert", "voices")
+PAGE_MODULES: tuple[str, ...] = ("convert", "live", "train", "voices")
 
 
 @dataclass

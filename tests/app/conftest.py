@@ -83,3 +83,21 @@ def convert_page(window):
     page = window.show_page("convert")
     page.form.f0_method.setCurrentText("pm")  # fast, needs no weights
     return page
+
+
+@pytest.fixture(scope="session")
+def duplex_device() -> int | str:
+    """A device with input and output channels: the same rule as tests/live's fixture (the virtual loopback of
+    shared/tools/virtual_audio.sh in CI; skip without one, fail when REQUIRE_AUDIO_DEVICE=1)."""
+    try:
+        import sounddevice as sd
+
+        dev = os.environ.get("VAUDIO_DEVICE") or sd.default.device[0]
+        d = sd.query_devices(dev)
+        assert d["max_input_channels"] > 0 and d["max_output_channels"] > 0, d
+        return dev
+    except Exception as e:  # OSError (no libportaudio2), PortAudioError, ValueError, ...
+        msg = f"no duplex audio device ({e!r}); run virtual_audio.sh start"
+        if os.environ.get("REQUIRE_AUDIO_DEVICE") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)

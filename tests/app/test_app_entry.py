@@ -33,7 +33,8 @@ def test_cli_help_loads_no_qt_and_lists_gui() -> None:
 
 
 def test_window_modules_load_no_torch() -> None:
-    assert _heavy_after("import app.main_window, app.pages.convert, app.pages.voices") == "['PySide6', 'app']"
+    assert _heavy_after("import app.main_window, app.pages.convert, app.pages.voices, app.pages.live, app.pages.train"
+                        ", app.live_jobs, app.train_jobs") == "['PySide6', 'app']"
 
 
 def test_svc_studio_gui_screenshot(tmp_path: Path) -> None:

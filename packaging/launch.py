@@ -1,0 +1,8 @@
+"""Entry script of the PyInstaller build (``build_app.spec``): the same as ``python -m app``."""
+
+import sys
+
+from app.__main__ import main
+
+if __name__ == "__main__":
+    sys.exit(main())
