@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -53,10 +54,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from app.main_window import MainWindow
     from app.settings import AppSettings
+    from svc_core.threads import configure_threads, resolve_thread_setting
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SVC Studio")
     settings = AppSettings()
+    # Thread count and a passive OpenMP wait before the engine thread first loads torch (svc_core.threads).
+    configure_threads(resolve_thread_setting(None, settings.core.threads))
     if args.theme:
         settings.core.extra["app.theme"] = args.theme  # this run only: not saved
     win = MainWindow(settings)
@@ -72,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         return 0
     win.show()
+    # Start-up objects live as long as the app: keep them out of the collector's full scans, whose pauses hold the
+    # GIL and would stall the GUI thread while the engine thread works.
+    gc.collect()
+    gc.freeze()
     return int(app.exec())
 
 
