@@ -139,3 +139,22 @@ def save_fairseq_checkpoint(path: Path, model_sd: dict, model_cfg: dict, extra: 
         obj.update(extra or {})
         torch.save(obj, path)
     assert "fairseq" not in sys.modules
+
+
+def duplex_device_or_skip() -> int | str:
+    """A device with input and output channels (the virtual loopback of shared/tools/virtual_audio.sh in CI):
+    skip without one, fail when REQUIRE_AUDIO_DEVICE=1."""
+    import pytest
+
+    try:
+        import sounddevice as sd
+
+        dev = os.environ.get("VAUDIO_DEVICE") or sd.default.device[0]
+        d = sd.query_devices(dev)
+        assert d["max_input_channels"] > 0 and d["max_output_channels"] > 0, d
+        return dev
+    except Exception as e:  # OSError (no libportaudio2), PortAudioError, ValueError, ...
+        msg = f"no duplex audio device ({e!r}); run virtual_audio.sh start"
+        if os.environ.get("REQUIRE_AUDIO_DEVICE") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)

@@ -221,6 +221,7 @@ class LivePage(QWidget):
         if s is None:
             return
         st = s.stream
+        st.check()  # a stream PortAudio stopped by itself is reopened (a few times) or ends with st.error
         if st.error is not None:
             err = st.error
             self.stop()

@@ -15,6 +15,8 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 from app_helpers import CLIP, TINY, make_f0_following  # noqa: E402,F401
 
+from tests.support import duplex_device_or_skip  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _collect_qt_garbage(qapp):
@@ -89,15 +91,4 @@ def convert_page(window):
 def duplex_device() -> int | str:
     """A device with input and output channels: the same rule as tests/live's fixture (the virtual loopback of
     shared/tools/virtual_audio.sh in CI; skip without one, fail when REQUIRE_AUDIO_DEVICE=1)."""
-    try:
-        import sounddevice as sd
-
-        dev = os.environ.get("VAUDIO_DEVICE") or sd.default.device[0]
-        d = sd.query_devices(dev)
-        assert d["max_input_channels"] > 0 and d["max_output_channels"] > 0, d
-        return dev
-    except Exception as e:  # OSError (no libportaudio2), PortAudioError, ValueError, ...
-        msg = f"no duplex audio device ({e!r}); run virtual_audio.sh start"
-        if os.environ.get("REQUIRE_AUDIO_DEVICE") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    return duplex_device_or_skip()

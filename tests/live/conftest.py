@@ -3,11 +3,12 @@ CI), the tiny random-weight voice with its tiny WavLM."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.support import duplex_device_or_skip
 
 TINY_VOICE = "sovits41/tiny_e2e_wavlm64"
 
@@ -15,18 +16,7 @@ TINY_VOICE = "sovits41/tiny_e2e_wavlm64"
 @pytest.fixture(scope="session")
 def duplex_device() -> int | str:
     """A device with input and output channels (skip without one, fail when REQUIRE_AUDIO_DEVICE=1)."""
-    try:
-        import sounddevice as sd
-
-        dev = os.environ.get("VAUDIO_DEVICE") or sd.default.device[0]
-        d = sd.query_devices(dev)
-        assert d["max_input_channels"] > 0 and d["max_output_channels"] > 0, d
-        return dev
-    except Exception as e:  # OSError (no libportaudio2), PortAudioError, ValueError, ...
-        msg = f"no duplex audio device ({e!r}); run virtual_audio.sh start"
-        if os.environ.get("REQUIRE_AUDIO_DEVICE") == "1":
-            pytest.fail(msg)
-        pytest.skip(msg)
+    return duplex_device_or_skip()
 
 
 @pytest.fixture

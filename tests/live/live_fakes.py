@@ -86,3 +86,15 @@ def peak_hz(x: np.ndarray, sr: int) -> float:
     k = int(np.argmax(spec[1:-1])) + 1
     a, b, c = np.log(spec[k - 1:k + 2] + 1e-12)
     return (k + 0.5 * (a - c) / (a - 2 * b + c)) * sr / n
+
+
+def run_blocks(engine: Any, x: np.ndarray, hook: Any = None) -> np.ndarray:
+    """x through a live engine block by block -> output of the same length (the last block zero-padded)."""
+    b = engine.block_size
+    xp = np.pad(x, (0, -x.shape[0] % b))
+    out = []
+    for i in range(xp.shape[0] // b):
+        if hook is not None:
+            hook(i, engine)
+        out.append(engine.process(xp[i * b:(i + 1) * b]).copy())
+    return np.concatenate(out)[: x.shape[0]]

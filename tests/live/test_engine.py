@@ -7,23 +7,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from live_fakes import run_blocks as run
 
 from svc_core.errors import SvcError
 from svc_core.live.engine import LiveEngine, Passthrough
 from svc_core.live.latency import find_delay
 from svc_core.live.settings import LiveSettings
-
-
-def run(engine: LiveEngine, x: np.ndarray, hook: Any = None) -> np.ndarray:
-    """x through the engine block by block -> output of the same length (the last block zero-padded)."""
-    b = engine.block_size
-    xp = np.pad(x, (0, -x.shape[0] % b))
-    out = []
-    for i in range(xp.shape[0] // b):
-        if hook is not None:
-            hook(i, engine)
-        out.append(engine.process(xp[i * b:(i + 1) * b]).copy())
-    return np.concatenate(out)[: x.shape[0]]
 
 
 def sweep(sr: int, seconds: float, f0: float = 100.0, f1: float = 4000.0, amp: float = 0.5) -> np.ndarray:

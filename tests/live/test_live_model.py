@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from live_fakes import harmonic, peak_hz, sine_pipeline
+from live_fakes import run_blocks as run
 
 from svc_core.live.engine import LiveEngine
 from svc_core.live.infer import VoiceWindowModel
@@ -14,15 +15,6 @@ from svc_core.live.settings import LiveSettings
 SR = 44100
 
 
-def run(engine: LiveEngine, x: np.ndarray, hook=None) -> np.ndarray:
-    b = engine.block_size
-    xp = np.pad(x, (0, -x.shape[0] % b))
-    out = []
-    for i in range(xp.shape[0] // b):
-        if hook is not None:
-            hook(i, engine)
-        out.append(engine.process(xp[i * b:(i + 1) * b]).copy())
-    return np.concatenate(out)[: x.shape[0]]
 
 
 def test_f0_is_computed_on_new_audio_plus_margin_and_cached() -> None:
