@@ -118,8 +118,8 @@ def test_broken_voice_message_dialog_then_next_conversion_works(qtbot, window, c
 def test_gui_thread_stays_responsive_during_a_conversion(qtbot, window, convert_page, voices_root: Path,
                                                          corpus_dir: Path, tmp_path: Path) -> None:
     x, sr = sf.read(corpus_dir / CLIP, dtype="float32")
-    src = tmp_path / "ten_s.wav"
-    sf.write(src, np.tile(x, 4), sr)  # 12 s: several seconds of engine work
+    src = tmp_path / "long.wav"
+    sf.write(src, np.tile(x, 12), sr)  # 36 s: seconds of engine work even on a quiet, fast machine
     page = convert_page
     pick_voice(page, voices_root, "tiny")
     page.files.add_paths([src])
