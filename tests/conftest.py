@@ -48,3 +48,15 @@ def corpus_dir() -> Path:
     if not CORPUS.is_dir():
         pytest.fail(f"shared corpus not found at {CORPUS}; set SVC_STUDIO_SHARED")
     return CORPUS
+
+
+@pytest.fixture
+def tiny_weights(tmp_path: Path, fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A weights folder holding the tiny WavLM under the name users have for WavLM Base+ ($SVC_STUDIO_WEIGHTS)."""
+    import shutil
+
+    w = tmp_path / "weights"
+    w.mkdir()
+    shutil.copy(fixtures_dir / "wavlm" / "wavlm_tiny_base_plus" / "WavLM-tiny.pt", w / "WavLM-Base+.pt")
+    monkeypatch.setenv("SVC_STUDIO_WEIGHTS", str(w))
+    return w

@@ -152,15 +152,21 @@ class LivePage(QWidget):
         else:
             self.start()
 
+    def _settings(self) -> LiveSettings | None:
+        """The form's live settings, or None with the reason shown in the page."""
+        try:
+            return self.form.settings(self.base)
+        except SvcError as e:
+            self.show_problem(str(e))
+            return None
+
     def start(self) -> int:
         """Start a session: passthrough at once (-1), a voice through a job on the engine thread (its id); 0 when
         refused or failed (the reason shows in the page)."""
         if self.running or self._job:
             return 0
-        try:
-            s = self.form.settings(self.base)
-        except SvcError as e:
-            self.show_problem(str(e))
+        s = self._settings()
+        if s is None:
             return 0
         if self.form.input.currentData() is None or self.form.output.currentData() is None:
             self.show_problem("Pick an input and an output device (Refresh after plugging one in)")
@@ -252,10 +258,8 @@ class LivePage(QWidget):
         """Run the live self-calibration on the engine thread; its choice is applied to the timing."""
         if self._cal_job:
             return 0
-        try:
-            s = self.form.settings(self.base)
-        except SvcError as e:
-            self.show_problem(str(e))
+        s = self._settings()
+        if s is None:
             return 0
         job = self.ctx.engine.run("live calibrate", calibrate_job(s, self.form.voice_path(),
                                                                  self.ctx.settings.weights_dir or None,

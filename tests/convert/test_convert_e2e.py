@@ -21,18 +21,8 @@ VOICE = "sovits41/tiny_e2e_wavlm64"
 CLIP = "kal_diphone/kal_diphone_06.flac"  # the shortest corpus clip (3.1 s)
 
 
-@pytest.fixture
-def weights(tmp_path: Path, fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A weights folder holding the tiny WavLM under the name users have for WavLM Base+."""
-    w = tmp_path / "weights"
-    w.mkdir()
-    shutil.copy(fixtures_dir / "wavlm" / "wavlm_tiny_base_plus" / "WavLM-tiny.pt", w / "WavLM-Base+.pt")
-    monkeypatch.setenv("SVC_STUDIO_WEIGHTS", str(w))
-    return w
-
-
 @pytest.mark.slow
-def test_cli_end_to_end(weights: Path, fixtures_dir: Path, corpus_dir: Path, tmp_path: Path,
+def test_cli_end_to_end(tiny_weights: Path, fixtures_dir: Path, corpus_dir: Path, tmp_path: Path,
                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setattr(svc_core.cli, "SUBCOMMAND_MODULES", ("convert",))
     src = corpus_dir / CLIP
@@ -55,7 +45,7 @@ def test_cli_end_to_end(weights: Path, fixtures_dir: Path, corpus_dir: Path, tmp
 
 
 @pytest.mark.slow
-def test_tiny_voice_length_nan_silence(weights: Path, fixtures_dir: Path) -> None:
+def test_tiny_voice_length_nan_silence(tiny_weights: Path, fixtures_dir: Path) -> None:
     sr = 22050
     z = np.zeros
     x = np.concatenate([z(sr), tone(sr, 0.8, 220), z(int(1.2 * sr)), tone(sr, 0.6, 330), z(333)]).astype(np.float32)
@@ -74,7 +64,7 @@ def test_tiny_voice_length_nan_silence(weights: Path, fixtures_dir: Path) -> Non
 
 
 @pytest.mark.slow
-def test_tiny_voice_retrieval_from_sovits_pickle(weights: Path, fixtures_dir: Path, tmp_path: Path) -> None:
+def test_tiny_voice_retrieval_from_sovits_pickle(tiny_weights: Path, fixtures_dir: Path, tmp_path: Path) -> None:
     import faiss
 
     voice = tmp_path / "voice"
@@ -134,7 +124,7 @@ def _tiny_voice(folder: Path, fixtures_dir: Path) -> Path:
     return folder
 
 
-def test_tiny_random_voice_other_rate(weights: Path, fixtures_dir: Path, tmp_path: Path) -> None:
+def test_tiny_random_voice_other_rate(tiny_weights: Path, fixtures_dir: Path, tmp_path: Path) -> None:
     voice = _tiny_voice(tmp_path / "v32k", fixtures_dir)
     conv = load_converter(voice, ConvertSettings(f0_method="pm", transpose=12))
     assert conv.voice.unit_interpolate_mode == "left" and not conv.voice.vol_embedding
@@ -145,7 +135,7 @@ def test_tiny_random_voice_other_rate(weights: Path, fixtures_dir: Path, tmp_pat
     assert np.isfinite(y).all() and np.abs(y).max() > 0
 
 
-def test_quiet_vocal_is_converted_not_copied(weights: Path, fixtures_dir: Path, corpus_dir: Path,
+def test_quiet_vocal_is_converted_not_copied(tiny_weights: Path, fixtures_dir: Path, corpus_dir: Path,
                                              tmp_path: Path) -> None:
     """A vocal whose loudest 20 ms is at -46 dBFS was below the absolute -40 dB threshold and came out bit-identical
     to the input (issue 13, item 2): it is converted, and the output holds no copy of the input."""

@@ -3,7 +3,6 @@ CI), the tiny random-weight voice with its tiny WavLM."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ TINY_VOICE = "sovits41/tiny_e2e_wavlm64"
 def duplex_device() -> int | str:
     """A device with input and output channels (skip without one, fail when REQUIRE_AUDIO_DEVICE=1)."""
     return duplex_device_or_skip()
-
-
-@pytest.fixture
-def tiny_weights(tmp_path: Path, fixtures_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A weights folder holding the tiny WavLM under the name users have for WavLM Base+."""
-    w = tmp_path / "weights"
-    w.mkdir()
-    shutil.copy(fixtures_dir / "wavlm" / "wavlm_tiny_base_plus" / "WavLM-tiny.pt", w / "WavLM-Base+.pt")
-    monkeypatch.setenv("SVC_STUDIO_WEIGHTS", str(w))
-    return w
 
 
 @pytest.fixture
